@@ -1,0 +1,21 @@
+"""Entry point of the `ayavision` command: mounts one sub-command group per concern."""
+
+from __future__ import annotations
+
+import typer
+
+from ayavision.cli.data import data_app
+from ayavision.cli.model import register_model_commands
+
+app = typer.Typer(
+    name="ayavision",
+    help="Build, train, merge and evaluate multilingual vision-language models the Aya Vision way.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+register_model_commands(app)
+app.add_typer(data_app, name="data", help="The conversation data format: validate, import, convert.")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,136 @@
+"""The typed description of a model to compose: which encoder, which LLM, the connector and the tiling."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from ayavision.utils.errors import format_validation_error
+
+DType = Literal["float32", "bfloat16", "float16"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class VisionSpec(_Strict):
+    """A SigLIP / SigLIP2 encoder: a checkpoint folder, or an inline `SiglipVisionConfig`."""
+
+    checkpoint: Path | None = None
+    config: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> VisionSpec:
+        if (self.checkpoint is None) == (self.config is None):
+            raise ValueError("give exactly one of 'checkpoint' (a folder) or 'config' (inline encoder config)")
+        return self
+
+
+class LLMSpec(_Strict):
+    """Any causal LM transformers knows: a checkpoint folder, or an inline config with a `model_type`."""
+
+    checkpoint: Path | None = None
+    config: dict[str, Any] | None = None
+    # A folder with a tokenizer, or "tiny" (trained locally); default: the checkpoint folder.
+    tokenizer: str | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> LLMSpec:
+        if (self.checkpoint is None) == (self.config is None):
+            raise ValueError("give exactly one of 'checkpoint' (a folder) or 'config' (inline LLM config)")
+        if self.config is not None and "model_type" not in self.config:
+            raise ValueError("an inline LLM config needs a 'model_type' (e.g. cohere2, llama, qwen2, gemma)")
+        return self
+
+
+class ConnectorSpec(_Strict):
+    """Pixel shuffle then LayerNorm -> Linear -> SwiGLU -> Linear."""
+
+    downsample_factor: int = Field(2, ge=1, description="pixel-shuffle factor; tokens per tile shrink by its square")
+    # Width of the first linear layer; SwiGLU halves it. The released 8B uses 28672.
+    intermediate_size: int | None = Field(None, ge=2)
+    layer_norm_eps: float = 1e-6
+
+    @model_validator(mode="after")
+    def _even(self) -> ConnectorSpec:
+        if self.intermediate_size is not None and self.intermediate_size % 2:
+            raise ValueError("connector.intermediate_size must be even: SwiGLU splits it into value and gate halves")
+        return self
+
+
+class TilingSpec(_Strict):
+    """How the GotOcr2 image processor cuts an image into tiles."""
+
+    tile_size: int | None = Field(None, ge=1, description="pixels per tile side; default: the encoder's image size")
+    min_tiles: int = Field(1, ge=1)
+    max_tiles: int = Field(12, ge=1, le=12, description="at most 12: the tokenizer has TILE_1..TILE_12")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TilingSpec:
+        if self.min_tiles > self.max_tiles:
+            raise ValueError(f"tiling.min_tiles ({self.min_tiles}) exceeds tiling.max_tiles ({self.max_tiles})")
+        return self
+
+
+class ModelSpec(_Strict):
+    """Everything `build-model` needs. Either compose (vision + llm) or start from an AyaVision `base` folder."""
+
+    name: str = "ayavision-model"
+    dtype: DType = "float32"
+    seed: int = 0
+    base: Path | None = None
+    vision: VisionSpec | None = None
+    llm: LLMSpec | None = None
+    connector: ConnectorSpec = ConnectorSpec()
+    tiling: TilingSpec = TilingSpec()
+
+    @model_validator(mode="after")
+    def _compose_or_base(self) -> ModelSpec:
+        if self.base is not None and (self.vision is not None or self.llm is not None):
+            raise ValueError("'base' (an existing AyaVision folder) excludes 'vision' and 'llm'")
+        if self.base is None and (self.vision is None or self.llm is None):
+            raise ValueError("give both 'vision' and 'llm' (or 'base': an existing AyaVision folder)")
+        return self
+
+
+class SpecError(ValueError):
+    """A model config file that cannot be read or does not validate; the message names the file and field."""
+
+
+def load_spec(path: str | Path) -> ModelSpec:
+    """Read a YAML (or JSON) model config; relative checkpoint paths are resolved against the file's folder."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SpecError(f"{path}: no such file") from None
+    except yaml.YAMLError as err:
+        raise SpecError(f"{path}: not valid YAML: {err}") from None
+    if not isinstance(raw, dict):
+        raise SpecError(f"{path}: expected a mapping at the top level, got {type(raw).__name__}")
+    try:
+        spec = ModelSpec.model_validate(raw)
+    except ValidationError as err:
+        raise SpecError(f"{path}: {format_validation_error(err)}") from None
+    return _resolve_paths(spec, path.parent)
+
+
+def _resolve_paths(spec: ModelSpec, root: Path) -> ModelSpec:
+    def resolve(p: Path | None) -> Path | None:
+        if p is None or p.is_absolute():
+            return p
+        return (root / p).resolve()
+
+    update: dict[str, Any] = {"base": resolve(spec.base)}
+    if spec.vision is not None:
+        update["vision"] = spec.vision.model_copy(update={"checkpoint": resolve(spec.vision.checkpoint)})
+    if spec.llm is not None:
+        tokenizer = spec.llm.tokenizer
+        if tokenizer not in (None, "tiny") and not Path(tokenizer).is_absolute():
+            tokenizer = str((root / tokenizer).resolve())
+        update["llm"] = spec.llm.model_copy(update={"checkpoint": resolve(spec.llm.checkpoint), "tokenizer": tokenizer})
+    return spec.model_copy(update=update)

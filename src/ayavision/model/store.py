@@ -1,0 +1,36 @@
+"""Save a composed model as a plain transformers folder, and load any AyaVision folder back."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from transformers import AutoModelForImageTextToText, AutoProcessor
+
+from ayavision.model.compose import DTYPES, Composed
+from ayavision.model.spec import ModelSpec
+from ayavision.utils.fs import atomic_dir
+
+BUILD_RECORD = "ayavision_build.json"
+
+
+def save_composed(
+    composed: Composed, out: str | Path, spec: ModelSpec, overwrite: bool = False, max_shard_size: str = "5GB"
+) -> Path:
+    """Write weights, config, processor and a build record; the folder appears only when all are written."""
+    out = Path(out)
+    with atomic_dir(out, overwrite=overwrite) as tmp:
+        composed.model.save_pretrained(tmp, max_shard_size=max_shard_size)
+        composed.processor.save_pretrained(tmp)
+        record = {"spec": json.loads(spec.model_dump_json()), "report": composed.report.to_dict()}
+        (tmp / BUILD_RECORD).write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return out
+
+
+def load_pretrained(folder: str | Path, dtype: str | None = None, device: str = "cpu"):
+    """Load any AyaVision folder (ours or a released one) with nothing but the Auto classes."""
+    kwargs = {"dtype": DTYPES[dtype]} if dtype else {"dtype": "auto"}
+    model = AutoModelForImageTextToText.from_pretrained(str(folder), **kwargs).to(device)
+    processor = AutoProcessor.from_pretrained(str(folder))
+    model.eval()
+    return model, processor
