@@ -6,6 +6,7 @@ import typer
 
 from ayavision.cli.data import data_app
 from ayavision.cli.model import register_model_commands
+from ayavision.cli.train import register_train_commands
 
 app = typer.Typer(
     name="ayavision",
@@ -14,6 +15,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 register_model_commands(app)
+register_train_commands(app)
 app.add_typer(data_app, name="data", help="The conversation data format: validate, import, convert.")
 
 

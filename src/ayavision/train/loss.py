@@ -1,0 +1,67 @@
+"""The training forward pass: hidden states, then the output head only where a token is supervised."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ayavision.train.samples import IGNORE
+
+# Supervised positions go through the head in chunks: a 256k vocabulary times 8k positions in fp32 is 8 GB.
+HEAD_CHUNK = 4096
+
+
+class SupervisedLM(nn.Module):
+    """Wraps an AyaVision model so DDP/FSDP see one module whose forward returns per-token losses.
+
+    Computing logits only at supervised positions (assistant tokens) skips the head on image and
+    prompt tokens, which are most of a multimodal sequence.
+    """
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def _vlm(self) -> nn.Module:
+        # A peft model wraps the AyaVision model; LoRA layers live inside it, so its submodules are the ones to call.
+        inner = self.model
+        return inner.get_base_model() if hasattr(inner, "get_base_model") else inner
+
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        position_ids: torch.Tensor,
+        targets: torch.Tensor,
+        pixel_values: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Per-token cross-entropy (fp32) at the supervised positions, in row-major order."""
+        vlm = self._vlm()
+        hidden = vlm.model(
+            input_ids=input_ids,
+            pixel_values=pixel_values,
+            position_ids=position_ids,
+            attention_mask=None,
+            use_cache=False,
+        ).last_hidden_state
+        supervised = targets != IGNORE
+        selected = hidden[supervised]
+        labels = targets[supervised]
+        losses = []
+        for start in range(0, selected.shape[0], HEAD_CHUNK):
+            logits = vlm.lm_head(selected[start : start + HEAD_CHUNK]).float()
+            losses.append(F.cross_entropy(logits, labels[start : start + HEAD_CHUNK], reduction="none"))
+        if not losses:
+            return hidden.new_zeros(0, dtype=torch.float32) + 0.0 * hidden.sum()
+        return torch.cat(losses)
+
+
+def per_sample_losses(
+    token_losses: torch.Tensor, targets: torch.Tensor, sample_index: torch.Tensor
+) -> dict[int, float]:
+    """Mean loss of each sample of a batch: what must not change whether samples are packed or not."""
+    owners = sample_index[targets != IGNORE]
+    result = {}
+    for owner in owners.unique().tolist():
+        result[owner] = float(token_losses[owners == owner].mean())
+    return result
