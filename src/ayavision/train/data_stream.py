@@ -60,3 +60,50 @@ class RowStream:
         self.report.load_state_dict(state["report"])
         pending = [self._build((bucket, int(index))) for bucket, index in state["pending"]]
         self.packer.pending = [s for s in pending if s is not None]
+
+
+class Prefetcher:
+    """Builds the next global batches in a background thread while the model trains on the current one.
+
+    Tokenising and decoding images is Python work that torch's kernels (which release the GIL) can
+    overlap. Each batch comes with the stream state right after it, so a checkpoint records exactly
+    the rows consumed, not the ones prefetched.
+    """
+
+    def __init__(self, stream: RowStream, rows_per_batch: int, depth: int = 2) -> None:
+        import queue
+        import threading
+
+        self._queue: queue.Queue = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._stream = stream
+        self._rows = rows_per_batch
+        self._thread = threading.Thread(target=self._produce, daemon=True)
+        self._thread.start()
+
+    def _produce(self) -> None:
+        import queue
+
+        while not self._stop.is_set():
+            try:
+                item = (self._stream.next_rows(self._rows), self._stream.state_dict(), None)
+            except BaseException as err:  # handed to the consumer, which raises it
+                item = (None, None, err)
+            while not self._stop.is_set():
+                try:
+                    self._queue.put(item, timeout=0.1)
+                    break
+                except queue.Full:
+                    continue
+            if item[2] is not None:
+                return
+
+    def next(self) -> tuple[list[list[Sample]], dict]:
+        rows, state, error = self._queue.get()
+        if error is not None:
+            raise error
+        return rows, state
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)

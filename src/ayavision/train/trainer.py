@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import math
 import os
@@ -15,11 +16,13 @@ from accelerate import Accelerator
 from transformers import AutoModelForImageTextToText, AutoProcessor
 
 from ayavision.train.config import StageConfig, TrainRecipe
-from ayavision.train.data_stream import RowStream
+from ayavision.train.data_stream import Prefetcher, RowStream
 from ayavision.train.loss import SupervisedLM
 from ayavision.train.metrics import MetricsLog, TrainProgress, flops_per_token
+from ayavision.train.mixture import MixtureReport
 from ayavision.train.optim import apply_lora, build_optimizer, freeze_for_stage, warmup_cosine
 from ayavision.train.packing import collate
+from ayavision.train.samples import Sample
 from ayavision.train.state import latest_checkpoint, load_checkpoint, save_checkpoint
 from ayavision.utils.fs import atomic_dir, atomic_write_text
 
@@ -56,152 +59,8 @@ def resolve_init(init: Path | None, recipe: TrainRecipe) -> Path:
     return chosen
 
 
-def train_stage(
-    recipe: TrainRecipe,
-    stage_name: str,
-    out: Path,
-    init: Path | None = None,
-    max_steps: int | None = None,
-    resume: bool = False,
-    peak_tflops: float | None = None,
-    quiet: bool = False,
-) -> TrainResult:
-    if stage_name not in recipe.stages:
-        raise TrainSetupError(f"stage {stage_name!r} is not in the recipe; stages: {sorted(recipe.stages)}")
-    stage = recipe.stages[stage_name]
-    init_dir = resolve_init(init, recipe)
-    out = Path(out)
-    checkpoint = latest_checkpoint(out) if resume else None
-    if out.exists() and any(out.iterdir()) and not resume:
-        raise TrainSetupError(f"{out} exists and is not empty; pass --resume to continue it, or choose another --out")
-
-    accelerator = Accelerator(mixed_precision=MIXED_PRECISION[stage.dtype], cpu=not torch.cuda.is_available())
-    world = accelerator.num_processes
-    rows_per_process, micro_steps = _batch_layout(stage, world)
-    torch.manual_seed(stage.seed)
-
-    processor = AutoProcessor.from_pretrained(init_dir)
-    # A resumed full fine-tune starts from the checkpoint's weights; a LoRA run from init plus its saved adapter.
-    weights = checkpoint / "model" if checkpoint is not None and stage.lora is None else init_dir
-    model = AutoModelForImageTextToText.from_pretrained(weights, dtype=torch.float32)
-    parts = stage.parts(stage_name)
-    if stage.lora is not None:
-        model = apply_lora(model, stage)
-        if checkpoint is not None:
-            from peft import set_peft_model_state_dict
-            from safetensors.torch import load_file
-
-            set_peft_model_state_dict(
-                model, load_file(str(checkpoint / "model" / "adapter" / "adapter_model.safetensors"))
-            )
-    frozen_summary = freeze_for_stage(model, parts, lora=stage.lora is not None)
-    if stage.gradient_checkpointing:
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
-    stream = RowStream(recipe, stage, processor)
-    total_steps = max_steps or stage.max_steps or _steps_for_epochs(stage, stream, world)
-    optimizer = build_optimizer(model, stage, stage_name)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, warmup_cosine(stage.warmup_steps, total_steps, stage.min_lr_ratio)
-    )
-    start_step = 0
-    if checkpoint is not None:
-        state = load_checkpoint(checkpoint, optimizer, scheduler)
-        stream.load_state_dict(state["data"])
-        start_step = int(state["step"])
-    wrapped, optimizer = accelerator.prepare(SupervisedLM(model), optimizer)
-
-    log = MetricsLog(out / "metrics.jsonl", enabled=accelerator.is_main_process)
-    if accelerator.is_main_process:
-        out.mkdir(parents=True, exist_ok=True)
-        log.truncate_after(start_step)
-        atomic_write_text(
-            out / "train_config.json",
-            json.dumps(
-                {
-                    "stage": stage_name,
-                    "init": str(init_dir),
-                    "total_steps": total_steps,
-                    "world_size": world,
-                    "parts_trained": list(parts),
-                    "parameters": frozen_summary,
-                    "config": stage.model_dump(mode="json"),
-                },
-                indent=1,
-            ),
-        )
-        _announce(frozen_summary, parts, quiet)
-
-    pad_id = processor.tokenizer.pad_token_id
-    token_flops = flops_per_token(model)
-    progress = TrainProgress(total_steps, start_step, enabled=accelerator.is_main_process and not quiet)
-    crash_after = int(os.environ.get(CRASH_AFTER_STEP_ENV, "0"))
-    losses: list[float] = []
-    trainable = [p for p in model.parameters() if p.requires_grad]
-    for step in range(start_step + 1, total_steps + 1):
-        started = time.perf_counter()
-        rows = stream.next_rows(stage.global_batch)
-        global_supervised = sum(s.supervised for row in rows for s in row)
-        mine = rows[accelerator.process_index * rows_per_process : (accelerator.process_index + 1) * rows_per_process]
-        local_loss_sum = torch.zeros((), dtype=torch.float64, device=accelerator.device)
-        real_tokens = padded_tokens = 0
-        for micro in range(micro_steps):
-            batch_rows = mine[micro * stage.micro_batch : (micro + 1) * stage.micro_batch]
-            batch = collate(batch_rows, pad_id, length=stage.seq_len if stage.packing else None)
-            real_tokens += batch.real_tokens
-            padded_tokens += batch.input_ids.numel()
-            batch = batch.to(accelerator.device)
-            sync = micro == micro_steps - 1
-            with contextlib.nullcontext() if sync else accelerator.no_sync(wrapped):
-                token_losses = wrapped(batch.input_ids, batch.position_ids, batch.targets, batch.pixel_values)
-                # Sum over tokens / all supervised tokens of the global batch; DDP averages over processes.
-                loss = token_losses.sum() * world / max(1, global_supervised)
-                accelerator.backward(loss)
-            local_loss_sum += token_losses.detach().double().sum()
-        grad_norm = accelerator.clip_grad_norm_(trainable, stage.max_grad_norm or float("inf"))
-        optimizer.step()
-        scheduler.step()
-        optimizer.zero_grad(set_to_none=True)
-
-        totals = accelerator.reduce(
-            torch.tensor(
-                [local_loss_sum.item(), real_tokens, padded_tokens], dtype=torch.float64, device=accelerator.device
-            ),
-            reduction="sum",
-        )
-        step_loss = float(totals[0]) / max(1, global_supervised)
-        losses.append(step_loss)
-        elapsed = time.perf_counter() - started
-        tokens_per_s = float(totals[1]) / elapsed
-        record = {
-            "step": step,
-            "loss": step_loss,
-            "lr": {g["part"]: g["lr"] for g in optimizer.param_groups},
-            "grad_norm": float(grad_norm),
-            "supervised_tokens": global_supervised,
-            "supervised_tokens_per_s": global_supervised / elapsed,
-            "tokens_per_s": tokens_per_s,
-            "padding_fraction": 1 - float(totals[1]) / max(1.0, float(totals[2])),
-            "samples": sum(len(row) for row in rows),
-            "mfu": (tokens_per_s * token_flops / (peak_tflops * 1e12 * world)) if peak_tflops else None,
-        }
-        if step % stage.log_every == 0 or step == total_steps:
-            log.write(record)
-        progress.update(step, step_loss, record["lr"], tokens_per_s)
-        if step % stage.save_every == 0 or step == total_steps:
-            _checkpoint(accelerator, out, step, model, processor, optimizer, scheduler, stream, stage)
-        if crash_after and step == crash_after:
-            os._exit(137)
-    progress.close()
-
-    model_dir = out / "model"
-    if accelerator.is_main_process:
-        _write_final(model, processor, model_dir, stream, out)
-    accelerator.wait_for_everyone()
-    accelerator.end_training()
-    return TrainResult(out, model_dir, total_steps, losses)
-
-
-def _batch_layout(stage: StageConfig, world: int) -> tuple[int, int]:
+def batch_layout(stage: StageConfig, world: int) -> tuple[int, int]:
+    """(rows per process, micro-steps per optimizer step) for the stage's global batch."""
     if stage.global_batch % world:
         raise TrainSetupError(f"global_batch {stage.global_batch} is not divisible by the {world} processes")
     rows_per_process = stage.global_batch // world
@@ -212,60 +71,230 @@ def _batch_layout(stage: StageConfig, world: int) -> tuple[int, int]:
     return rows_per_process, rows_per_process // stage.micro_batch
 
 
-def _steps_for_epochs(stage: StageConfig, stream: RowStream, world: int) -> int:
-    """Steps for `epochs` passes over the mixture's samples, with samples per row measured on a look-ahead."""
-    assert stage.epochs is not None
-    samples_per_row = 1.0
-    if stage.packing:
-        state = stream.state_dict()
-        probe = stream.next_rows(min(32, stage.global_batch))
-        samples_per_row = sum(len(row) for row in probe) / len(probe)
-        stream.load_state_dict(state)
-        stream.report = type(stream.report)()  # the probe does not count as training
-    return max(1, math.ceil(stage.epochs * stream.sampler.size() / (samples_per_row * stage.global_batch)))
+def train_stage(
+    recipe: TrainRecipe,
+    stage_name: str,
+    out: Path,
+    init: Path | None = None,
+    max_steps: int | None = None,
+    resume: bool = False,
+    peak_tflops: float | None = None,
+    quiet: bool = False,
+) -> TrainResult:
+    """Train one stage of a recipe from `init` into `out` (checkpoints, metrics, final model)."""
+    run = StageRun(recipe, stage_name, Path(out), init, max_steps, resume, peak_tflops, quiet)
+    return run.train()
 
 
-def _checkpoint(accelerator, out, step, model, processor, optimizer, scheduler, stream, stage) -> None:
-    accelerator.wait_for_everyone()
-    if accelerator.is_main_process:
-        save_checkpoint(
-            out,
-            step,
-            _saveable(model),
-            processor,
-            optimizer,
-            scheduler,
-            {"step": step, "data": stream.state_dict()},
-            stage.keep_checkpoints,
+class StageRun:
+    """Everything one stage needs, set up and validated before the first step."""
+
+    def __init__(
+        self,
+        recipe: TrainRecipe,
+        stage_name: str,
+        out: Path,
+        init: Path | None,
+        max_steps: int | None,
+        resume: bool,
+        peak_tflops: float | None,
+        quiet: bool,
+    ) -> None:
+        if stage_name not in recipe.stages:
+            raise TrainSetupError(f"stage {stage_name!r} is not in the recipe; stages: {sorted(recipe.stages)}")
+        self.stage_name, self.stage, self.out = stage_name, recipe.stages[stage_name], out
+        self.init_dir = resolve_init(init, recipe)
+        if out.exists() and any(out.iterdir()) and not resume:
+            raise TrainSetupError(f"{out} exists and is not empty; pass --resume to continue it, or another --out")
+        checkpoint = latest_checkpoint(out) if resume else None
+        stage = self.stage
+        self.accelerator = Accelerator(mixed_precision=MIXED_PRECISION[stage.dtype], cpu=not torch.cuda.is_available())
+        self.world = self.accelerator.num_processes
+        self.rows_per_process, self.micro_steps = batch_layout(stage, self.world)
+        self.peak_tflops, self.quiet = peak_tflops, quiet
+        torch.manual_seed(stage.seed)
+
+        self.processor = AutoProcessor.from_pretrained(self.init_dir)
+        self.model = self._load_model(checkpoint)
+        self.parts = stage.parts(stage_name)
+        self.frozen_summary = freeze_for_stage(self.model, self.parts, lora=stage.lora is not None)
+        if stage.gradient_checkpointing:
+            self.model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        self.stream = RowStream(recipe, stage, self.processor)
+        self.total_steps = max_steps or stage.max_steps or self._steps_for_epochs()
+        self.optimizer = build_optimizer(self.model, stage, stage_name)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, warmup_cosine(stage.warmup_steps, self.total_steps, stage.min_lr_ratio)
         )
-        if hasattr(model, "get_base_model"):
-            model.save_pretrained(out / "checkpoints" / f"step-{step:08d}" / "model" / "adapter")
-    accelerator.wait_for_everyone()
+        self.start_step = 0
+        if checkpoint is not None:
+            state = load_checkpoint(checkpoint, self.optimizer, self.scheduler)
+            self.stream.load_state_dict(state["data"])
+            self.start_step = int(state["step"])
+        self.consumed_state = self.stream.state_dict()
+        self.wrapped, self.optimizer = self.accelerator.prepare(SupervisedLM(self.model), self.optimizer)
+        self.trainable = [p for p in self.model.parameters() if p.requires_grad]
+        self.token_flops = flops_per_token(self.model)
+        self.log = MetricsLog(out / "metrics.jsonl", enabled=self.accelerator.is_main_process)
 
+    def _load_model(self, checkpoint: Path | None):
+        # A resumed full fine-tune starts from the checkpoint's weights; a LoRA run from init plus its saved adapter.
+        lora = self.stage.lora is not None
+        weights = checkpoint / "model" if checkpoint is not None and not lora else self.init_dir
+        model = AutoModelForImageTextToText.from_pretrained(weights, dtype=torch.float32)
+        if lora:
+            model = apply_lora(model, self.stage)
+            if checkpoint is not None:
+                from peft import set_peft_model_state_dict
+                from safetensors.torch import load_file
 
-def _saveable(model):
-    """The model as plain transformers weights: LoRA adapters merged into a copy."""
-    if hasattr(model, "merge_and_unload"):
-        import copy
+                adapter = checkpoint / "model" / "adapter" / "adapter_model.safetensors"
+                set_peft_model_state_dict(model, load_file(str(adapter)))
+        return model
 
-        return copy.deepcopy(model).merge_and_unload()
-    return model
+    def _steps_for_epochs(self) -> int:
+        """Steps for `epochs` passes over the mixture, with samples per row measured on a look-ahead."""
+        stage = self.stage
+        assert stage.epochs is not None
+        samples_per_row = 1.0
+        if stage.packing:
+            state = self.stream.state_dict()
+            probe = self.stream.next_rows(min(32, stage.global_batch))
+            samples_per_row = sum(len(row) for row in probe) / len(probe)
+            self.stream.load_state_dict(state)
+        size = self.stream.sampler.size()
+        return max(1, math.ceil(stage.epochs * size / (samples_per_row * stage.global_batch)))
 
+    def train(self) -> TrainResult:
+        accelerator, stage = self.accelerator, self.stage
+        if accelerator.is_main_process:
+            self.out.mkdir(parents=True, exist_ok=True)
+            self.log.truncate_after(self.start_step)
+            self._write_config()
+        progress = TrainProgress(
+            self.total_steps, self.start_step, enabled=accelerator.is_main_process and not self.quiet
+        )
+        crash_after = int(os.environ.get(CRASH_AFTER_STEP_ENV, "0"))
+        losses = []
+        prefetcher = Prefetcher(self.stream, stage.global_batch)
+        try:
+            for step in range(self.start_step + 1, self.total_steps + 1):
+                started = time.perf_counter()
+                rows, self.consumed_state = prefetcher.next()
+                record = self._step(step, rows, started)
+                losses.append(record["loss"])
+                if step % stage.log_every == 0 or step == self.total_steps:
+                    self.log.write(record)
+                progress.update(step, record["loss"], record["lr"], record["tokens_per_s"])
+                if step % stage.save_every == 0 or step == self.total_steps:
+                    self._checkpoint(step)
+                if crash_after and step == crash_after:
+                    os._exit(137)
+        finally:
+            prefetcher.close()
+            progress.close()
+        model_dir = self.out / "model"
+        if accelerator.is_main_process:
+            self._write_final(model_dir)
+        accelerator.wait_for_everyone()
+        accelerator.end_training()
+        return TrainResult(self.out, model_dir, self.total_steps, losses)
 
-def _write_final(model, processor, model_dir: Path, stream: RowStream, out: Path) -> None:
-    with atomic_dir(model_dir, overwrite=True) as tmp:
-        _saveable(model).save_pretrained(tmp)
-        processor.save_pretrained(tmp)
-    atomic_write_text(out / "data_report.json", json.dumps(stream.report.to_dict(), indent=1, ensure_ascii=False))
-    atomic_write_text(out / COMPLETE, "")
+    def _step(self, step: int, rows: list[list[Sample]], started: float) -> dict:
+        accelerator, stage = self.accelerator, self.stage
+        global_supervised = sum(s.supervised for row in rows for s in row)
+        first = accelerator.process_index * self.rows_per_process
+        mine = rows[first : first + self.rows_per_process]
+        pad_id = self.processor.tokenizer.pad_token_id
+        loss_sum = torch.zeros((), dtype=torch.float64, device=accelerator.device)
+        real_tokens = padded_tokens = 0
+        for micro in range(self.micro_steps):
+            batch = collate(
+                mine[micro * stage.micro_batch : (micro + 1) * stage.micro_batch],
+                pad_id,
+                length=stage.seq_len if stage.packing else None,
+            )
+            real_tokens += batch.real_tokens
+            padded_tokens += batch.input_ids.numel()
+            batch = batch.to(accelerator.device)
+            last = micro == self.micro_steps - 1
+            with contextlib.nullcontext() if last else accelerator.no_sync(self.wrapped):
+                token_losses = self.wrapped(batch.input_ids, batch.position_ids, batch.targets, batch.pixel_values)
+                # Token-loss sum over the global batch's supervised tokens; DDP then averages over processes,
+                # so the world size cancels and every process count gives the same gradient.
+                accelerator.backward(token_losses.sum() * self.world / max(1, global_supervised))
+            loss_sum += token_losses.detach().double().sum()
+        grad_norm = accelerator.clip_grad_norm_(self.trainable, stage.max_grad_norm or float("inf"))
+        self.optimizer.step()
+        self.scheduler.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        totals = accelerator.reduce(
+            torch.tensor([loss_sum.item(), real_tokens, padded_tokens], dtype=torch.float64, device=accelerator.device),
+            reduction="sum",
+        )
+        elapsed = time.perf_counter() - started
+        tokens_per_s = float(totals[1]) / elapsed
+        mfu = tokens_per_s * self.token_flops / (self.peak_tflops * 1e12 * self.world) if self.peak_tflops else None
+        return {
+            "step": step,
+            "loss": float(totals[0]) / max(1, global_supervised),
+            "lr": {group["part"]: group["lr"] for group in self.optimizer.param_groups},
+            "grad_norm": float(grad_norm),
+            "supervised_tokens": global_supervised,
+            "supervised_tokens_per_s": global_supervised / elapsed,
+            "tokens_per_s": tokens_per_s,
+            "padding_fraction": 1 - float(totals[1]) / max(1.0, float(totals[2])),
+            "samples": sum(len(row) for row in rows),
+            "mfu": mfu,
+        }
 
+    def _saveable(self):
+        """The model as plain transformers weights: LoRA adapters merged into a copy."""
+        if hasattr(self.model, "merge_and_unload"):
+            return copy.deepcopy(self.model).merge_and_unload()
+        return self.model
 
-def _announce(summary: dict[str, dict[str, int]], parts, quiet: bool) -> None:
-    if quiet:
-        return
-    from rich.console import Console
+    def _checkpoint(self, step: int) -> None:
+        self.accelerator.wait_for_everyone()
+        if self.accelerator.is_main_process:
+            folder = save_checkpoint(
+                self.out,
+                step,
+                self._saveable(),
+                self.processor,
+                self.optimizer,
+                self.scheduler,
+                {"step": step, "data": self.consumed_state},
+                self.stage.keep_checkpoints,
+            )
+            if hasattr(self.model, "peft_config"):
+                self.model.save_pretrained(folder / "model" / "adapter")
+        self.accelerator.wait_for_everyone()
 
-    console = Console(stderr=True)
-    for part, counts in sorted(summary.items()):
-        state = "trains" if counts["trainable"] else "frozen"
-        console.print(f"  {part}: {state} ({counts['trainable']:,} trainable, {counts['frozen']:,} frozen)")
+    def _write_config(self) -> None:
+        config = {
+            "stage": self.stage_name,
+            "init": str(self.init_dir),
+            "total_steps": self.total_steps,
+            "world_size": self.world,
+            "parts_trained": list(self.parts),
+            "parameters": self.frozen_summary,
+            "config": self.stage.model_dump(mode="json"),
+        }
+        atomic_write_text(self.out / "train_config.json", json.dumps(config, indent=1))
+        if not self.quiet:
+            from rich.console import Console
+
+            console = Console(stderr=True)
+            for part, counts in sorted(self.frozen_summary.items()):
+                state = "trains" if counts["trainable"] else "frozen"
+                console.print(f"  {part}: {state} ({counts['trainable']:,} trainable, {counts['frozen']:,} frozen)")
+
+    def _write_final(self, model_dir: Path) -> None:
+        with atomic_dir(model_dir, overwrite=True) as tmp:
+            self._saveable().save_pretrained(tmp)
+            self.processor.save_pretrained(tmp)
+        report = MixtureReport()
+        report.load_state_dict(self.consumed_state["report"])
+        atomic_write_text(self.out / "data_report.json", json.dumps(report.to_dict(), indent=1, ensure_ascii=False))
+        atomic_write_text(self.out / COMPLETE, "")
