@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from accelerate import Accelerator
+from accelerate import Accelerator, DistributedType
 from transformers import AutoModelForImageTextToText, AutoProcessor
 
 from ayavision.train.config import StageConfig, TrainRecipe
@@ -194,8 +194,9 @@ class StageRun:
             prefetcher.close()
             progress.close()
         model_dir = self.out / "model"
+        saveable = self._saveable()
         if accelerator.is_main_process:
-            self._write_final(model_dir)
+            self._write_final(model_dir, saveable)
         accelerator.wait_for_everyone()
         accelerator.end_training()
         return TrainResult(self.out, model_dir, self.total_steps, losses)
@@ -249,22 +250,37 @@ class StageRun:
         }
 
     def _saveable(self):
-        """The model as plain transformers weights: LoRA adapters merged into a copy."""
-        if hasattr(self.model, "merge_and_unload"):
-            return copy.deepcopy(self.model).merge_and_unload()
-        return self.model
+        """The model as plain transformers weights (LoRA adapters merged into a copy); None off the main process.
+
+        Under FSDP or DeepSpeed ZeRO-3 each process holds a shard: the full weights are gathered first,
+        a collective call, so every process must come here.
+        """
+        model = self.model
+        if self.accelerator.distributed_type in (DistributedType.FSDP, DistributedType.DEEPSPEED):
+            full = self.accelerator.get_state_dict(self.wrapped)
+            if not self.accelerator.is_main_process:
+                return None
+            model = copy.deepcopy(self.model).to("cpu")
+            model.load_state_dict({key.removeprefix("model."): value for key, value in full.items()})
+        if not self.accelerator.is_main_process:
+            return None
+        if hasattr(model, "merge_and_unload"):
+            return copy.deepcopy(model).merge_and_unload()
+        return model
 
     def _checkpoint(self, step: int) -> None:
         self.accelerator.wait_for_everyone()
+        saveable = self._saveable()
         if self.accelerator.is_main_process:
+            state = {"step": step, "data": self.consumed_state}
             folder = save_checkpoint(
                 self.out,
                 step,
-                self._saveable(),
+                saveable,
                 self.processor,
                 self.optimizer,
                 self.scheduler,
-                {"step": step, "data": self.consumed_state},
+                state,
                 self.stage.keep_checkpoints,
             )
             if hasattr(self.model, "peft_config"):
@@ -290,9 +306,9 @@ class StageRun:
                 state = "trains" if counts["trainable"] else "frozen"
                 console.print(f"  {part}: {state} ({counts['trainable']:,} trainable, {counts['frozen']:,} frozen)")
 
-    def _write_final(self, model_dir: Path) -> None:
+    def _write_final(self, model_dir: Path, saveable) -> None:
         with atomic_dir(model_dir, overwrite=True) as tmp:
-            self._saveable().save_pretrained(tmp)
+            saveable.save_pretrained(tmp)
             self.processor.save_pretrained(tmp)
         report = MixtureReport()
         report.load_state_dict(self.consumed_state["report"])
