@@ -1,0 +1,1 @@
+"""The recipe runner: the whole Aya Vision recipe as cached, resumable stages in one run folder."""

@@ -1,0 +1,70 @@
+"""The stage engine: caching by fingerprint, reruns below a change, resuming an interrupted stage."""
+
+from __future__ import annotations
+
+import pytest
+
+from ayavision.recipe.engine import DONE, RecipeRunError, Stage, execute, plan
+
+
+def _chain(calls: list[str], settings: dict[str, dict], fail: set[str] | None = None) -> list[Stage]:
+    fail = fail or set()
+
+    def make(name: str, needs: tuple[str, ...]) -> Stage:
+        def run(ctx):
+            calls.append(name)
+            for upstream in ctx.upstream.values():
+                assert (upstream / DONE).exists()
+            (ctx.folder / "out.txt").write_text(name)
+            if name in fail:
+                raise RuntimeError("boom")
+            return {"name": name}
+
+        return Stage(name, run, lambda: settings[name], needs)
+
+    return [make("data", ()), make("train", ("data",)), make("merge", ("train",)), make("report", ("merge", "data"))]
+
+
+def test_second_run_reuses_everything_and_a_change_reruns_only_downstream(tmp_path):
+    settings = {name: {"x": 1} for name in ("data", "train", "merge", "report")}
+    calls: list[str] = []
+    execute(_chain(calls, settings), tmp_path, log=lambda _: None)
+    assert calls == ["data", "train", "merge", "report"]
+    calls.clear()
+    report = execute(_chain(calls, settings), tmp_path, log=lambda _: None)
+    assert calls == [] and report.reused == ["data", "train", "merge", "report"]
+    assert report.summaries["merge"] == {"name": "merge"}
+    settings["merge"] = {"x": 2}
+    execute(_chain(calls, settings), tmp_path, log=lambda _: None)
+    assert calls == ["merge", "report"]
+
+
+def test_an_interrupted_stage_is_resumed_and_earlier_ones_are_not_redone(tmp_path):
+    settings = {name: {} for name in ("data", "train", "merge", "report")}
+    calls: list[str] = []
+    with pytest.raises(RecipeRunError, match="'train' failed"):
+        execute(_chain(calls, settings, fail={"train"}), tmp_path, log=lambda _: None)
+    assert not (tmp_path / "train" / DONE).exists() and (tmp_path / "train" / "out.txt").exists()
+    actions = {item.stage.name: item.action for item in plan(_chain([], settings), tmp_path)}
+    assert actions == {"data": "reuse", "train": "resume", "merge": "run", "report": "run"}
+    calls.clear()
+    execute(_chain(calls, settings), tmp_path, log=lambda _: None)
+    assert calls == ["train", "merge", "report"]
+    assert (tmp_path / "train" / "out.txt").exists()  # a resumed stage keeps what it had written
+
+
+def test_only_and_from(tmp_path):
+    settings = {name: {} for name in ("data", "train", "merge", "report")}
+    calls: list[str] = []
+    execute(_chain(calls, settings), tmp_path, log=lambda _: None)
+    calls.clear()
+    execute(_chain(calls, settings), tmp_path, start="merge", log=lambda _: None)
+    assert calls == ["merge", "report"]
+    calls.clear()
+    execute(_chain(calls, settings), tmp_path, only="train", log=lambda _: None)
+    assert calls == ["train"]
+    with pytest.raises(ValueError, match="no such stage"):
+        plan(_chain([], settings), tmp_path, only="nope")
+    fresh = tmp_path / "fresh"
+    with pytest.raises(RecipeRunError, match="not up to date"):
+        execute(_chain(calls, settings), fresh, only="merge", log=lambda _: None)
