@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from ayavision.cli.data import data_app
+from ayavision.cli.merge import register_merge_commands
 from ayavision.cli.model import register_model_commands
 from ayavision.cli.train import register_train_commands
 
@@ -15,6 +16,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 register_model_commands(app)
+register_merge_commands(app)
 register_train_commands(app)
 app.add_typer(data_app, name="data", help="The conversation data format: validate, import, convert.")
 

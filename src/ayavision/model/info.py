@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 from transformers import AyaVisionConfig, AyaVisionForConditionalGeneration
 
-from ayavision.model.checkpoint import dtype_bytes, list_tensors
+from ayavision.model.checkpoint import LAYOUT_STYLES, dtype_bytes, layout_kind, list_tensors
 from ayavision.model.compose import assemble_config
 from ayavision.model.llm import load_tokenizer
 from ayavision.model.presets import PRESETS
@@ -115,14 +115,7 @@ def describe(target: str) -> ModelInfo:
 
 def layout_style(names: list[str]) -> str:
     """Which naming an AyaVision checkpoint uses; merge and load code must know, never guess per key."""
-    heads = Counter(".".join(n.split(".")[:2]) for n in names)
-    if any(n.startswith("vision_tower.vision_model.") for n in names):
-        return "released (vision_tower.vision_model.*, language_model.model.*)"
-    if heads.get("language_model.model") or any(n.startswith("language_model.lm_head") for n in names):
-        return "on-disk default (vision_tower.*, multi_modal_projector.*, language_model.model.*)"
-    if heads.get("model.language_model"):
-        return "in-memory (model.vision_tower.*, model.multi_modal_projector.*, model.language_model.*, lm_head.*)"
-    return "unknown"
+    return LAYOUT_STYLES[layout_kind(names)]
 
 
 def _group_prefix(name: str) -> str:

@@ -1,0 +1,7 @@
+"""The error a refused merge raises; its message names the folder, tensor or option at fault."""
+
+from __future__ import annotations
+
+
+class MergeError(ValueError):
+    """Inputs or options that cannot be merged; nothing has been written when it is raised."""
