@@ -12,9 +12,22 @@ REPO = Path(__file__).parents[2]
 
 def test_gpu_sft_step_script_runs_on_cpu_with_a_tiny_shape():
     result = subprocess.run(
-        [sys.executable, str(REPO / "benchmarks" / "gpu_sft_step.py"), "--shape", "tiny", "--steps", "2",
-         "--seq-len", "512", "--device", "cpu"],
-        capture_output=True, text=True, check=False, cwd=REPO,
+        [
+            sys.executable,
+            str(REPO / "benchmarks" / "gpu_sft_step.py"),
+            "--shape",
+            "tiny",
+            "--steps",
+            "2",
+            "--seq-len",
+            "512",
+            "--device",
+            "cpu",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=REPO,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     figures = json.loads(result.stdout.strip().splitlines()[-1])

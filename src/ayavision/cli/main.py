@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import typer
 
+from ayavision.cli.annotate import annotate_app
 from ayavision.cli.data import data_app
+from ayavision.cli.evaluate import eval_app
 from ayavision.cli.merge import register_merge_commands
 from ayavision.cli.model import register_model_commands
 from ayavision.cli.train import register_train_commands
@@ -19,6 +21,10 @@ register_model_commands(app)
 register_merge_commands(app)
 register_train_commands(app)
 app.add_typer(data_app, name="data", help="The conversation data format: validate, import, convert.")
+app.add_typer(
+    annotate_app, name="annotate", help="Synthetic annotation: recaption, filter, translate, rephrase, metrics."
+)
+app.add_typer(eval_app, name="eval", help="Evaluate: answers, pairwise LLM-judge win rates, academic scores, reports.")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,164 @@
+"""What a step is: records in, records out (1 -> 0..n) with a verdict per record; steps see only ``Backend``."""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from ayavision.annotate.cache import RequestCache, cache_key
+from ayavision.annotate.config import StepOptions
+from ayavision.annotate.records import image_bytes_of
+from ayavision.annotate.templates import Template
+from ayavision.backends import Backend, ChatRequest, ChatResponse
+from ayavision.data import ConversationRecord
+
+Status = Literal["kept", "dropped", "failed"]
+
+
+@dataclass
+class Outcome:
+    """A step's verdict on one record. ``reason`` is said in the ledger; ``dropped`` and ``failed`` need one."""
+
+    status: Status
+    reason: str = ""
+    outputs: list[ConversationRecord] = field(default_factory=list)
+    retryable: bool = False  # failed: a later run (--retry-failed) may succeed
+
+    @classmethod
+    def kept(cls, outputs: list[ConversationRecord], reason: str = "") -> Outcome:
+        return cls("kept", reason, list(outputs))
+
+    @classmethod
+    def dropped(cls, reason: str) -> Outcome:
+        return cls("dropped", reason)
+
+    @classmethod
+    def failed(cls, reason: str, retryable: bool = False) -> Outcome:
+        return cls("failed", reason, retryable=retryable)
+
+
+class SharedContext:
+    """What every record of a step shares in one process: the backend, the request cache, the dataset root."""
+
+    def __init__(self, backend: Backend | None, cache: RequestCache, root: Path | None) -> None:
+        self.backend = backend
+        self.cache = cache
+        self.root = root
+        self.identity = backend.identity() if backend is not None else {}
+        self.in_flight: dict[str, asyncio.Future[ChatResponse]] = {}  # identical requests share one call
+
+
+class RecordContext:
+    """A step's window on the world while it handles one record: cached chat and the record's images."""
+
+    def __init__(self, shared: SharedContext) -> None:
+        self.shared = shared
+        self.requests = 0  # sent to the backend
+        self.cached = 0  # answered from the cache
+
+    async def chat(self, request: ChatRequest) -> ChatResponse:
+        backend = self.shared.backend
+        if backend is None:
+            raise RuntimeError("this step was built without a backend")
+        key = cache_key(self.shared.identity, request)
+        cached = self.shared.cache.get(key)
+        if cached is not None:
+            self.cached += 1
+            return cached
+        waiting = self.shared.in_flight.get(key)
+        if waiting is not None:  # the same request is already out (two records with one prompt): wait for it
+            self.cached += 1
+            return await asyncio.shield(waiting)
+        future: asyncio.Future[ChatResponse] = asyncio.get_running_loop().create_future()
+        self.shared.in_flight[key] = future
+        self.requests += 1
+        try:
+            response = await backend.chat(request)
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
+        except Exception as err:
+            future.set_exception(err)
+            future.exception()  # mark it retrieved: nobody else may be waiting
+            raise
+        finally:
+            del self.shared.in_flight[key]
+        self.shared.cache.put(key, response)
+        future.set_result(response)
+        return response
+
+    def images(self, record: ConversationRecord) -> list[bytes]:
+        return image_bytes_of(record, self.shared.root)
+
+
+class Step(abc.ABC):
+    """Turns one record into 0..n records. Subclasses set ``name`` and ``config_type`` and implement ``process``.
+
+    A step is built from its config and a backend; it must not keep per-record state (records run
+    concurrently, and on Ray in many processes).
+    """
+
+    name: ClassVar[str]
+    config_type: ClassVar[type[StepOptions]]
+
+    def __init__(self, config: StepOptions, backend: Backend | None) -> None:
+        if not isinstance(config, self.config_type):
+            raise TypeError(f"step {self.name!r} takes a {self.config_type.__name__}, got {type(config).__name__}")
+        if backend is None and self.needs_backend(config):
+            raise ValueError(f"step {self.name!r} needs a backend")
+        self.config = config
+        self.backend = backend
+
+    @classmethod
+    def needs_backend(cls, config: StepOptions) -> bool:
+        return True
+
+    def templates(self) -> list[Template]:
+        """The templates this step renders (their text is part of the fingerprint)."""
+        return []
+
+    def fingerprint(self) -> str:
+        """A digest of what decides this step's outputs: config, template texts, backend identity."""
+        payload = {
+            "step": self.name,
+            "config": self.config.model_dump(mode="json", exclude={"template_dir"}),
+            "templates": {t.name: t.text for t in self.templates()},
+            "backend": self.backend.identity() if self.backend is not None else None,
+        }
+        return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "step": self.name,
+            "config": self.config.model_dump(mode="json"),
+            "templates": {t.name: t.origin for t in self.templates()},
+            "backend": self.backend.identity() if self.backend is not None else None,
+        }
+
+    @abc.abstractmethod
+    async def process(self, record: ConversationRecord, ctx: RecordContext) -> Outcome: ...
+
+
+_STEPS: dict[str, type[Step]] = {}
+
+
+def register_step(cls: type[Step]) -> type[Step]:
+    """Class decorator: make a step buildable by its ``name`` (from a pipeline file or on a Ray worker)."""
+    if cls.name in _STEPS and _STEPS[cls.name] is not cls:
+        raise ValueError(f"a step named {cls.name!r} is already registered")
+    _STEPS[cls.name] = cls
+    return cls
+
+
+def step_class(name: str) -> type[Step]:
+    import ayavision.annotate.steps  # noqa: F401 - registers the built-in steps
+
+    try:
+        return _STEPS[name]
+    except KeyError:
+        raise ValueError(f"unknown step {name!r}; available: {', '.join(sorted(_STEPS))}") from None

@@ -1,0 +1,221 @@
+"""The ``transformers`` backend: a local Hugging Face model, batched across concurrent requests.
+
+Three kinds of model: a VLM (``AutoModelForImageTextToText`` + its processor) for recaptioning and judging,
+a causal LLM for text-only work (rephrasing), and an NLLB-style seq2seq model for translation
+(``seq2seq.py``: target language forced as the first token, sentence by sentence, output bounded by the
+source, repetition loops regenerated or refused). torch and transformers are imported only when a model loads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ayavision.backends.base import Backend, BackendError, ChatRequest, ChatResponse, register_backend
+from ayavision.backends.batching import MicroBatcher
+from ayavision.backends.media import image_pil
+
+Kind = Literal["auto", "vlm", "causal", "seq2seq"]
+
+
+class TransformersConfig(BaseModel):
+    """Options of the ``transformers`` backend; unknown keys are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = Field(min_length=1, description="a local model folder (nothing is downloaded)")
+    kind: Kind = Field("auto", description="auto: seq2seq if the config is encoder-decoder, vlm if it has vision")
+    device: str = "cpu"
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
+    batch_size: int = Field(8, ge=1, description="requests (seq2seq: sentences) per generate call")
+    batch_wait_ms: float = Field(5.0, ge=0, description="how long a batch waits to fill")
+    generation: dict[str, Any] = Field(default_factory=dict, description="extra generate() options, e.g. num_beams")
+    # seq2seq translation
+    split_sentences: bool = True
+    length_ratio: float = Field(2.0, gt=0, description="a sentence's translation has at most ratio x its tokens")
+    length_slack: int = Field(10, ge=0, description="... plus this many")
+    detect_loops: bool = True
+    loop_retries: int = Field(1, ge=0, description="regenerations with n-gram blocking before refusing a loop")
+    no_repeat_ngram_size: int = Field(3, ge=1)
+    revision: str | None = Field(None, description="optional tag kept in cache keys")
+
+
+def _weights_digest(folder: Path) -> str:
+    """Configs plus weight files' names, sizes and times: changes whenever the model may have, reads no weights.
+
+    (A copied folder gets a new digest and re-queries: the safe side, and cheaper than hashing gigabytes.)
+    """
+    digest = hashlib.sha256()
+    for name in ("config.json", "generation_config.json"):
+        if (folder / name).is_file():
+            digest.update((folder / name).read_bytes())
+    for path in sorted(folder.glob("*.safetensors")):
+        info = path.stat()
+        digest.update(f"{path.name}:{info.st_size}:{info.st_mtime_ns}".encode())
+    return digest.hexdigest()[:16]
+
+
+def _hf_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Chat messages with every image as a PIL image and string content as one text part."""
+    out = []
+    for message in messages:
+        content = message["content"]
+        if isinstance(content, str):
+            content = [{"type": "text", "text": content}]
+        parts = [{"type": "image", "image": image_pil(p["image"])} if p.get("type") == "image" else p for p in content]
+        out.append({"role": message["role"], "content": parts})
+    return out
+
+
+class TransformersBackend(Backend):
+    name = "transformers"
+
+    def __init__(self, config: TransformersConfig) -> None:
+        self.config = config
+        self.folder = Path(config.model)
+        if not self.folder.is_dir():
+            raise ValueError(
+                f"model folder {config.model} does not exist (the transformers backend loads local folders)"
+            )
+        self.kind = self._detect_kind()
+        self.model: Any = None
+        self.processor: Any = None  # a processor (vlm) or a tokenizer (causal, seq2seq)
+        self._load_lock = threading.Lock()
+        self._batcher: MicroBatcher[ChatRequest, ChatResponse] = MicroBatcher(
+            self._run_batch, config.batch_size, config.batch_wait_ms / 1000, key=self._batch_key
+        )
+
+    def _detect_kind(self) -> str:
+        if self.config.kind != "auto":
+            return self.config.kind
+        try:
+            config = json.loads((self.folder / "config.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError) as err:
+            raise ValueError(f"{self.folder}/config.json cannot be read: {err}") from None
+        if config.get("is_encoder_decoder"):
+            return "seq2seq"
+        return "vlm" if "vision_config" in config else "causal"
+
+    @property
+    def preferred_concurrency(self) -> int:
+        return 2 * self.config.batch_size
+
+    def identity(self) -> dict[str, Any]:
+        settings = self.config.model_dump(include={"generation", "dtype"})
+        if self.kind == "seq2seq":
+            settings.update(
+                self.config.model_dump(include={"split_sentences", "length_ratio", "length_slack", "detect_loops"})
+            )
+        identity = {"backend": "transformers", "model": self.folder.name, "weights": _weights_digest(self.folder)}
+        identity.update(kind=self.kind, settings=settings)
+        if self.config.revision:
+            identity["revision"] = self.config.revision
+        return identity
+
+    def load(self) -> None:
+        """Load the model once (thread-safe: the first batch loads it in the worker thread)."""
+        with self._load_lock:
+            if self.model is not None:
+                return
+            import torch
+            from transformers import (
+                AutoModelForCausalLM,
+                AutoModelForImageTextToText,
+                AutoModelForSeq2SeqLM,
+                AutoProcessor,
+                AutoTokenizer,
+            )
+
+            dtype: Any = "auto" if self.config.dtype == "auto" else getattr(torch, self.config.dtype)
+            classes = {
+                "vlm": AutoModelForImageTextToText,
+                "causal": AutoModelForCausalLM,
+                "seq2seq": AutoModelForSeq2SeqLM,
+            }
+            try:
+                model = classes[self.kind].from_pretrained(str(self.folder), dtype=dtype)
+                processor = (AutoProcessor if self.kind == "vlm" else AutoTokenizer).from_pretrained(str(self.folder))
+            except (OSError, ValueError) as err:
+                raise BackendError(f"cannot load {self.kind} model from {self.folder}: {err}", fatal=True) from None
+            tokenizer = getattr(processor, "tokenizer", processor)
+            tokenizer.padding_side = "left" if self.kind != "seq2seq" else "right"  # decoders continue on the right
+            self.model = model.to(self.config.device).eval()
+            self.processor = processor
+
+    async def check(self) -> None:
+        import asyncio
+
+        await asyncio.to_thread(self.load)
+
+    @staticmethod
+    def _batch_key(request: ChatRequest) -> tuple:
+        hints = (request.hints.get("src_lang"), request.hints.get("tgt_lang"))
+        return (request.max_tokens, request.temperature, request.seed, request.stop, hints)
+
+    async def chat(self, request: ChatRequest) -> ChatResponse:
+        return await self._batcher.submit(request)
+
+    def _run_batch(self, requests: list[ChatRequest]) -> list[ChatResponse | BaseException]:
+        self.load()
+        if self.kind == "seq2seq":
+            from ayavision.backends.seq2seq import Seq2SeqTranslator
+
+            try:
+                return Seq2SeqTranslator(self.model, self.processor, self.config).translate(requests)
+            except BackendError as err:
+                return [err] * len(requests)
+        return self._generate_chat(requests)
+
+    def _generate_chat(self, requests: list[ChatRequest]) -> list[ChatResponse | BaseException]:
+        import torch
+
+        first = requests[0]  # the batch key makes max_tokens, temperature, seed and stop equal across the batch
+        conversations = [_hf_messages(r.messages) for r in requests]
+        template: dict[str, Any] = {"add_generation_prompt": True, "tokenize": True, "return_dict": True}
+        if self.kind == "vlm":
+            inputs = self.processor.apply_chat_template(
+                conversations, return_tensors="pt", processor_kwargs={"padding": True}, **template
+            )
+        else:
+            texts = [[{**m, "content": "\n".join(p["text"] for p in m["content"])} for m in c] for c in conversations]
+            inputs = self.processor.apply_chat_template(texts, return_tensors="pt", padding=True, **template)
+        inputs = inputs.to(self.model.device)
+        if "pixel_values" in inputs:
+            inputs["pixel_values"] = inputs["pixel_values"].to(self.model.dtype)
+        options: dict[str, Any] = {"max_new_tokens": first.max_tokens, "do_sample": first.temperature > 0}
+        if first.temperature > 0:
+            options["temperature"] = first.temperature
+            if first.seed is not None:
+                torch.manual_seed(first.seed)
+        options.update(self.config.generation)
+        options.update(first.extra)
+        with torch.inference_mode():
+            out = self.model.generate(**inputs, **options)
+        tokenizer = getattr(self.processor, "tokenizer", self.processor)
+        eos = self.model.generation_config.eos_token_id
+        eos_ids = set(eos if isinstance(eos, list) else [eos])
+        prompt_length = inputs["input_ids"].shape[1]
+        responses: list[ChatResponse | BaseException] = []
+        for row in out[:, prompt_length:].tolist():
+            ended = next((i for i, t in enumerate(row) if t in eos_ids), None)
+            ids = row if ended is None else row[:ended]
+            text = tokenizer.decode(ids, skip_special_tokens=True)
+            finish = "stop" if ended is not None else "length"
+            for stop in first.stop:
+                if stop in text:
+                    text, finish = text[: text.index(stop)], "stop"
+            responses.append(ChatResponse(text, finish, prompt_length, len(ids)))
+        return responses
+
+    async def aclose(self) -> None:
+        await self._batcher.aclose()
+
+
+@register_backend("transformers")
+def create_transformers_backend(**options: Any) -> TransformersBackend:
+    return TransformersBackend(TransformersConfig(**options))

@@ -1,0 +1,296 @@
+"""CLI of the annotation pipeline: `ayavision annotate run PIPELINE.yaml` and one command per step."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+from rich.markup import escape
+
+from ayavision.cli.common import console, fail, user_errors
+
+annotate_app = typer.Typer(no_args_is_help=True, help="Recaption, filter, translate, rephrase and measure datasets.")
+
+Input = Annotated[Path, typer.Option("--input", help="a .jsonl/.parquet dataset or a folder of shards")]
+Out = Annotated[Path, typer.Option("--out", help="the step's folder: data, ledger.jsonl, summary.json, cache/")]
+BackendKind = Annotated[str, typer.Option("--backend", help="backend name in the registry: openai, transformers, ...")]
+BaseUrl = Annotated[str | None, typer.Option("--base-url", help="openai: endpoint root, e.g. http://host:8000/v1")]
+Model = Annotated[str | None, typer.Option("--model", help="model name (openai) or local folder (transformers)")]
+ApiKeyEnv = Annotated[str | None, typer.Option("--api-key-env", help="variable holding the API key (never logged)")]
+Concurrency = Annotated[int | None, typer.Option("--concurrency", min=1, help="openai: requests in flight at most")]
+Rpm = Annotated[float | None, typer.Option("--rpm", help="openai: requests per minute at most")]
+Timeout = Annotated[float | None, typer.Option("--timeout", help="openai: seconds per HTTP request")]
+Device = Annotated[str | None, typer.Option("--device", help="transformers: cpu, cuda, cuda:1 ...")]
+BatchSize = Annotated[int | None, typer.Option("--batch-size", min=1, help="transformers: requests per batch")]
+BackendOption = Annotated[
+    list[str] | None, typer.Option("--backend-option", help="KEY=VALUE passed to the backend (repeatable)")
+]
+Plugin = Annotated[list[str] | None, typer.Option("--plugin", help="module to import first (registers backends)")]
+MaxTokens = Annotated[int | None, typer.Option("--max-tokens", min=1, help="answer budget per request")]
+Temperature = Annotated[float | None, typer.Option("--temperature", min=0)]
+MaxAttempts = Annotated[int | None, typer.Option("--max-attempts", min=1, help="generations before giving up")]
+TemplateDir = Annotated[Path | None, typer.Option("--template-dir", help="folder of templates overriding built-ins")]
+Executor = Annotated[str, typer.Option("--executor", help="local or ray")]
+Workers = Annotated[int | None, typer.Option("--workers", min=1, help="ray: worker actors")]
+RayAddress = Annotated[str | None, typer.Option("--ray-address", help="ray: cluster address (default: start one)")]
+Overwrite = Annotated[bool, typer.Option("--overwrite", help="start afresh (cached answers are kept)")]
+RetryFailed = Annotated[bool, typer.Option("--retry-failed", help="also redo failures that are not retryable")]
+CacheDir = Annotated[Path | None, typer.Option("--cache", help="request cache folder (default: OUT/cache)")]
+NoProgress = Annotated[bool, typer.Option("--no-progress", help="no progress bar")]
+Format = Annotated[str, typer.Option("--format", help="auto, jsonl or parquet")]
+
+
+@contextlib.contextmanager
+def _errors() -> Iterator[None]:
+    from ayavision.annotate import StepAborted
+    from ayavision.backends import BackendError
+
+    with user_errors():
+        try:
+            yield
+        except (StepAborted, BackendError) as err:
+            fail(str(err))
+
+
+def _value(text: str) -> Any:
+    """A --backend-option value as YAML reads it: 8 is a number, true a boolean, anything else text."""
+    return yaml.safe_load(text)
+
+
+def backend_spec(kind: str, given: dict[str, Any], extra: list[str] | None):
+    from ayavision.annotate import BackendSpec
+
+    options = {key: value for key, value in given.items() if value is not None}
+    for item in extra or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--backend-option {item!r}: expected KEY=VALUE")
+        options[key.replace("-", "_")] = _value(value)
+    return BackendSpec(kind=kind, **options)
+
+
+def _run(config: Any, ctx: dict[str, Any], needs_backend: bool = True) -> None:
+    from ayavision.annotate import LocalExecutorConfig, RayExecutorConfig, RunOptions, run_step
+
+    with _errors():
+        backend = None
+        if needs_backend:
+            given = {
+                "base_url": ctx["base_url"],
+                "model": ctx["model"],
+                "api_key_env": ctx["api_key_env"],
+                "concurrency": ctx["concurrency"],
+                "requests_per_minute": ctx["rpm"],
+                "timeout": ctx["timeout"],
+                "device": ctx["device"],
+                "batch_size": ctx["batch_size"],
+            }
+            backend = backend_spec(ctx["backend"], given, ctx["backend_option"])
+        if ctx["executor"] == "local":
+            executor: Any = LocalExecutorConfig()
+        elif ctx["executor"] == "ray":
+            ray_options = {"workers": ctx["workers"], "address": ctx["ray_address"]}
+            executor = RayExecutorConfig(**{k: v for k, v in ray_options.items() if v is not None})
+        else:
+            raise ValueError(f"unknown executor {ctx['executor']!r}; expected local or ray")
+        options = RunOptions(
+            overwrite=ctx["overwrite"],
+            retry_failed=ctx["retry_failed"],
+            cache_dir=ctx["cache"],
+            progress=not ctx["no_progress"],
+            output_format=ctx["format"],
+        )
+        result = run_step(
+            config, ctx["input"], ctx["out"], backend, executor=executor, options=options, plugins=ctx["plugin"]
+        )
+    _report(result)
+
+
+def _report(result: Any) -> None:
+    s = result.summary
+    verb = "already finished" if result.skipped else "done"
+    console.print(
+        f"[bold]{s['step']}[/] {verb}: {s['total']} record(s): [green]kept {s['kept']}[/], "
+        f"[yellow]dropped {s['dropped']}[/], [red]failed {s['failed']}[/]; {s['outputs']} output record(s), "
+        f"{s['requests']} request(s) sent, {s['cached']} from cache",
+        highlight=False,
+    )
+    for reason, count in s["reasons"].items():
+        console.print(f"  {count:>6}  {escape(reason)}", highlight=False)
+    console.print(f"  output {escape(str(result.output))}; ledger {escape(s['out_dir'])}/ledger.jsonl", highlight=False)
+    if s.get("retryable"):
+        console.print(f"[yellow]{s['retryable']} failure(s) are retryable: run the same command again[/]")
+
+
+def _step_config(cls: type, **fields: Any) -> Any:
+    with user_errors():
+        return cls(**{key: value for key, value in fields.items() if value is not None})
+
+
+def _common(**kwargs: Any) -> dict[str, Any]:
+    return kwargs
+
+
+@annotate_app.command("recaption")
+def recaption(
+    input: Input, out: Out, backend: BackendKind = "openai", base_url: BaseUrl = None, model: Model = None,
+    api_key_env: ApiKeyEnv = None, concurrency: Concurrency = None, rpm: Rpm = None, timeout: Timeout = None,
+    device: Device = None, batch_size: BatchSize = None, backend_option: BackendOption = None, plugin: Plugin = None,
+    max_tokens: MaxTokens = None, temperature: Temperature = None, max_attempts: MaxAttempts = None,
+    template_dir: TemplateDir = None, executor: Executor = "local", workers: Workers = None,
+    ray_address: RayAddress = None, overwrite: Overwrite = False, retry_failed: RetryFailed = False,
+    cache: CacheDir = None, no_progress: NoProgress = False, format: Format = "auto",
+) -> None:  # fmt: skip
+    """Rewrite each short answer into a rich one with a teacher VLM (answers in <answer> tags)."""
+    from ayavision.annotate import RecaptionConfig
+
+    config = _step_config(
+        RecaptionConfig, max_tokens=max_tokens, temperature=temperature, max_attempts=max_attempts,
+        template_dir=template_dir,
+    )  # fmt: skip
+    _run(config, locals())
+
+
+@annotate_app.command("filter")
+def filter_(
+    input: Input, out: Out, backend: BackendKind = "openai", base_url: BaseUrl = None, model: Model = None,
+    api_key_env: ApiKeyEnv = None, concurrency: Concurrency = None, rpm: Rpm = None, timeout: Timeout = None,
+    device: Device = None, batch_size: BatchSize = None, backend_option: BackendOption = None, plugin: Plugin = None,
+    no_judge: Annotated[bool, typer.Option("--no-judge", help="rules only: no LLM judge, no backend")] = False,
+    max_attempts: MaxAttempts = None, template_dir: TemplateDir = None, executor: Executor = "local",
+    workers: Workers = None, ray_address: RayAddress = None, overwrite: Overwrite = False,
+    retry_failed: RetryFailed = False, cache: CacheDir = None, no_progress: NoProgress = False, format: Format = "auto",
+) -> None:  # fmt: skip
+    """Drop refusals, leaked prompt phrases, empty and cut answers; then ask an LLM judge YES/NO per answer."""
+    from ayavision.annotate import FilterConfig
+
+    config = _step_config(FilterConfig, judge=not no_judge, max_attempts=max_attempts, template_dir=template_dir)
+    _run(config, locals(), needs_backend=not no_judge)
+
+
+@annotate_app.command("translate")
+def translate(
+    input: Input, out: Out, backend: BackendKind = "openai", base_url: BaseUrl = None, model: Model = None,
+    api_key_env: ApiKeyEnv = None, concurrency: Concurrency = None, rpm: Rpm = None, timeout: Timeout = None,
+    device: Device = None, batch_size: BatchSize = None, backend_option: BackendOption = None, plugin: Plugin = None,
+    languages: Annotated[str, typer.Option("--languages", help="comma-separated NLLB/ISO codes, or all")] = "all",
+    per_record: Annotated[int | None, typer.Option("--languages-per-record", min=1)] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="seed of the per-record language draw")] = None,
+    max_tokens: MaxTokens = None, template_dir: TemplateDir = None, executor: Executor = "local",
+    workers: Workers = None, ray_address: RayAddress = None, overwrite: Overwrite = False,
+    retry_failed: RetryFailed = False, cache: CacheDir = None, no_progress: NoProgress = False, format: Format = "auto",
+) -> None:  # fmt: skip
+    """Translate each record into languages drawn uniformly (seeded) from --languages."""
+    from ayavision.annotate import TranslateConfig
+
+    chosen: Any = "all" if languages.strip() == "all" else [c.strip() for c in languages.split(",") if c.strip()]
+    config = _step_config(
+        TranslateConfig, languages=chosen, languages_per_record=per_record, seed=seed, max_tokens=max_tokens,
+        template_dir=template_dir,
+    )  # fmt: skip
+    _run(config, locals())
+
+
+@annotate_app.command("rephrase")
+def rephrase(
+    input: Input, out: Out, backend: BackendKind = "openai", base_url: BaseUrl = None, model: Model = None,
+    api_key_env: ApiKeyEnv = None, concurrency: Concurrency = None, rpm: Rpm = None, timeout: Timeout = None,
+    device: Device = None, batch_size: BatchSize = None, backend_option: BackendOption = None, plugin: Plugin = None,
+    max_tokens: MaxTokens = None, temperature: Temperature = None, max_attempts: MaxAttempts = None,
+    template_dir: TemplateDir = None, executor: Executor = "local", workers: Workers = None,
+    ray_address: RayAddress = None, overwrite: Overwrite = False, retry_failed: RetryFailed = False,
+    cache: CacheDir = None, no_progress: NoProgress = False, format: Format = "auto",
+) -> None:  # fmt: skip
+    """Post-edit each machine translation with an LLM, given its source (answers in <translation> tags)."""
+    from ayavision.annotate import RephraseConfig
+
+    config = _step_config(
+        RephraseConfig, max_tokens=max_tokens, temperature=temperature, max_attempts=max_attempts,
+        template_dir=template_dir,
+    )  # fmt: skip
+    _run(config, locals())
+
+
+@annotate_app.command("metrics")
+def metrics(
+    inputs: Annotated[
+        list[str], typer.Option("--input", help="dataset, or NAME=DATASET; repeat to compare steps in order")
+    ],
+    out: Out,
+    tokenizer: Annotated[str | None, typer.Option("--tokenizer", help="HF tokenizer folder that counts tokens")] = None,
+    comet_python: Annotated[Path | None, typer.Option("--comet-python", help="python with unbabel-comet")] = None,
+    comet_model: Annotated[str | None, typer.Option("--comet-model", help="local COMET checkpoint")] = None,
+) -> None:
+    """Answer tokens, words, MTLD, chrF (and COMET) per dataset and language: metrics.json and metrics.md."""
+    from ayavision.annotate import CometConfig, MetricsConfig, run_metrics
+    from ayavision.annotate.metrics.report import to_markdown
+
+    with _errors():
+        datasets: dict[str, Path] = {}
+        for item in inputs:
+            name, sep, path = item.partition("=")
+            target = Path(path) if sep else Path(item)
+            label = name if sep else (target.parent.name if target.is_file() else target.name)
+            if label in datasets:
+                raise ValueError(f"two inputs are named {label!r}; name them with NAME=PATH")
+            datasets[label] = target
+        if (comet_python is None) != (comet_model is None):
+            raise ValueError("COMET needs both --comet-python and --comet-model")
+        comet = CometConfig(python=comet_python, model=comet_model) if comet_python and comet_model else None
+        result = run_metrics(datasets, out, MetricsConfig(tokenizer=tokenizer, comet=comet))
+    console.print(to_markdown(result), markup=False, highlight=False, soft_wrap=True)
+    console.print(f"[green]wrote[/] {escape(str(out))}/metrics.json and metrics.md", highlight=False)
+
+
+@annotate_app.command("run")
+def run(
+    pipeline: Annotated[Path, typer.Argument(help="a pipeline YAML file (see `ayavision annotate example`)")],
+    overwrite: Overwrite = False,
+    retry_failed: RetryFailed = False,
+    no_progress: NoProgress = False,
+) -> None:
+    """Run a pipeline of steps in order; each resumes where a killed run stopped."""
+    from ayavision.annotate import load_pipeline, run_pipeline
+
+    with _errors():
+        config = load_pipeline(pipeline)
+        result = run_pipeline(config, overwrite=overwrite, retry_failed=retry_failed, progress=not no_progress)
+    for step in result.steps.values():
+        _report(step)
+    for name in result.metrics:
+        console.print(f"[bold]{name}[/]: {escape(str(config.out / name))}/metrics.md", highlight=False)
+
+
+@annotate_app.command("example")
+def example() -> None:
+    """Print an example pipeline file."""
+    from ayavision.annotate.pipeline import EXAMPLE
+
+    console.print(EXAMPLE, markup=False, highlight=False, soft_wrap=True, end="")
+
+
+@annotate_app.command("templates")
+def templates(
+    export: Annotated[
+        Path | None, typer.Option("--export", help="copy the built-in templates into this folder")
+    ] = None,
+) -> None:
+    """List the built-in prompt templates, or copy them into a folder to edit and pass as --template-dir."""
+    from ayavision.annotate.templates import builtin_template_names, load_template
+
+    with user_errors():
+        for name in builtin_template_names():
+            template = load_template(name, frozenset())
+            if export is not None:
+                target = export / f"{name}.txt"
+                target.parent.mkdir(parents=True, exist_ok=True)
+                if target.exists():
+                    raise FileExistsError(f"{target} exists; export into an empty folder")
+                target.write_text(template.text, encoding="utf-8")
+            console.print(name, markup=False, highlight=False)
+    if export is not None:
+        console.print(f"[green]exported[/] to {escape(str(export))}", highlight=False)

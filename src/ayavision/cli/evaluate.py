@@ -1,0 +1,324 @@
+"""CLI commands `eval ...`: answer a benchmark, judge two answer sets, score academic benchmarks, write a report."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+from rich.markup import escape
+from rich.table import Table
+
+from ayavision.cli.common import console, fail, user_errors
+
+eval_app = typer.Typer(no_args_is_help=True, help="Evaluate: answers, pairwise win rates, academic scores, reports.")
+
+Data = Annotated[Path | None, typer.Option("--data", help="benchmark data: a file, a folder, or a dataset folder")]
+Settings = Annotated[
+    Path | None, typer.Option("--settings", help="a YAML/JSON file of settings (unknown keys refused)")
+]
+BaseUrl = Annotated[
+    str | None, typer.Option("--base-url", help="an OpenAI-compatible endpoint, e.g. http://host:8000/v1")
+]
+ApiKeyEnv = Annotated[str | None, typer.Option("--api-key-env", help="environment variable holding the endpoint's key")]
+BackendName = Annotated[str, typer.Option("--backend", help="a registered backend (default: openai, for --base-url)")]
+BackendOptions = Annotated[
+    list[str] | None, typer.Option("--backend-option", help="KEY=VALUE passed to the backend (repeatable)")
+]
+Progress = Annotated[bool, typer.Option("--progress/--no-progress", help="show a progress bar")]
+
+
+@contextlib.contextmanager
+def _errors() -> Iterator[None]:
+    """User errors, plus the run-time failures of evaluation: one red line and exit status 1."""
+    from ayavision.backends.base import BackendError
+    from ayavision.evaluate import GenerationIncomplete, JudgeIncomplete
+
+    with user_errors():
+        try:
+            yield
+        except (BackendError, GenerationIncomplete, JudgeIncomplete) as err:
+            fail(str(err))
+
+
+def _backend_options(pairs: list[str] | None) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--backend-option {pair!r}: expected KEY=VALUE")
+        options[key.strip()] = yaml.safe_load(value) if value else ""
+    return options
+
+
+def _make_backend(name: str, base_url: str | None, model: str | None, api_key_env: str | None, pairs, concurrency):
+    from ayavision.backends import create_backend
+
+    options = _backend_options(pairs)
+    if name == "openai":
+        if not base_url or not model:
+            raise ValueError("the openai backend needs --base-url URL and the served model's name")
+        options.update(base_url=base_url, model=model, concurrency=concurrency)
+        if api_key_env:
+            options["api_key_env"] = api_key_env
+    return create_backend(name, **options)
+
+
+def _close(backend) -> None:
+    asyncio.run(backend.aclose())
+
+
+def _data_path(data: Path | None, recorded: str | None, needed: bool) -> Path | None:
+    if data is not None:
+        return data
+    if recorded and Path(recorded).exists():
+        return Path(recorded)
+    if needed:
+        where = f" (the answers name {recorded}, which does not exist)" if recorded else ""
+        raise ValueError(f"give the benchmark data with --data PATH{where}")
+    return None
+
+
+@eval_app.command("benchmarks")
+def benchmarks() -> None:
+    """List the benchmarks, their kind, the fields each row must have, and where to fetch them once."""
+    from ayavision.evaluate import BENCHMARKS
+
+    table = Table("name", "kind", "images", "fields", "fetch from")
+    for bench in BENCHMARKS.values():
+        table.add_row(bench.name, bench.kind, "yes" if bench.has_images else "no", bench.fields, bench.hub)
+    console.print(table)
+
+
+@eval_app.command("generate")
+def generate(
+    bench: Annotated[str, typer.Option("--bench", help="benchmark name (see `ayavision eval benchmarks`)")],
+    data: Annotated[Path, typer.Option("--data", help="benchmark data: a file, a folder, or a dataset folder")],
+    out: Annotated[Path, typer.Option("--out", help="answers file (.jsonl); resumed if it exists")],
+    model: Annotated[Path | None, typer.Option("--model", help="a local AyaVision model folder")] = None,
+    base_url: BaseUrl = None,
+    served_model: Annotated[str | None, typer.Option("--served-model", help="model name at --base-url")] = None,
+    api_key_env: ApiKeyEnv = None,
+    backend: BackendName = "openai",
+    backend_option: BackendOptions = None,
+    language: Annotated[list[str] | None, typer.Option("--language", help="only this language (repeatable)")] = None,
+    data_language: Annotated[str | None, typer.Option("--data-language", help="language of rows naming none")] = None,
+    max_new_tokens: Annotated[int | None, typer.Option("--max-new-tokens", min=1)] = None,
+    temperature: Annotated[float | None, typer.Option("--temperature", min=0.0, help="0 = greedy")] = None,
+    seed: Annotated[int | None, typer.Option("--seed")] = None,
+    batch_size: Annotated[int | None, typer.Option("--batch-size", min=1, help="items per local batch")] = None,
+    concurrency: Annotated[int | None, typer.Option("--concurrency", min=1, help="endpoint requests in flight")] = None,
+    device: Annotated[str, typer.Option("--device", help="device of a local model: cpu, cuda, cuda:1")] = "cpu",
+    dtype: Annotated[str | None, typer.Option("--dtype", help="float32 | bfloat16 | float16")] = None,
+    settings_file: Settings = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="discard answers already in --out")] = False,
+    progress: Progress = True,
+) -> None:
+    """Answer a benchmark with a local model (batched, greedy) or an endpoint; cached and resumable per item."""
+    from ayavision.evaluate import GenerationSettings, generate_answers, load_benchmark, load_settings
+
+    with _errors():
+        local = model is not None
+        if local == (base_url is not None or backend != "openai"):
+            raise ValueError("give exactly one of --model DIR or --base-url URL (or another --backend)")
+        settings = load_settings(
+            GenerationSettings,
+            settings_file,
+            max_new_tokens=max_new_tokens,
+            temperature=temperature,
+            seed=seed,
+            batch_size=batch_size,
+            concurrency=concurrency,
+        )
+        loaded = load_benchmark(bench, data, languages=language, language=data_language)
+        console.print(escape(loaded.summary()), highlight=False, soft_wrap=True)
+        if overwrite and out.exists():
+            out.unlink()
+        if local:
+            from ayavision.evaluate.local_model import LocalModel
+
+            with console.status(f"loading {model}"):
+                runner = LocalModel(model, device=device, dtype=dtype)  # type: ignore[arg-type]
+            summary = generate_answers(loaded.items, out, model=runner, settings=settings, data=data, progress=progress)
+        else:
+            client = _make_backend(backend, base_url, served_model, api_key_env, backend_option, settings.concurrency)
+            try:
+                summary = generate_answers(
+                    loaded.items, out, backend=client, settings=settings, data=data, progress=progress
+                )
+            finally:
+                _close(client)
+    note = f"; {summary.truncated} cut at --max-new-tokens" if summary.truncated else ""
+    note += "; dropped a torn last line left by a killed run" if summary.repaired_tail else ""
+    console.print(
+        f"[green]answered[/] {summary.written} item(s), {summary.cached} already in {escape(str(out))}{note}",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def _winrate_table(results: dict[str, Any]) -> Table:
+    from ayavision.evaluate.plots import language_label
+
+    def pct(value: float | None) -> str:
+        return "—" if value is None else f"{100 * value:.1f}"
+
+    def ci(value: list[float] | None) -> str:
+        return "—" if not value else f"{100 * value[0]:.1f}–{100 * value[1]:.1f}"
+
+    table = Table("language", "win %", "CI", "W/T/L", "scored", "missing", "not judged", "consistency %")
+    table.title = f"{results['name']} on {results['bench']}"
+    for lang, e in sorted(results["languages"].items()):
+        table.add_row(
+            language_label(lang),
+            pct(e.get("win_rate")),
+            ci(e.get("ci")),
+            f"{e.get('wins', 0)}/{e.get('ties', 0)}/{e.get('losses', 0)}",
+            str(e.get("scored", 0)),
+            str(e.get("missing", 0)),
+            str(e.get("unjudged", 0)),
+            pct(e.get("position_consistency")),
+        )
+    macro = results["macro"]
+    table.add_row(
+        f"macro ({macro['languages']} languages)",
+        pct(macro["win_rate"]),
+        ci(macro["ci"]),
+        "",
+        str(results["scored"]),
+        str(results["missing"]),
+        str(results["unjudged"]),
+        pct(results["position_consistency"]),
+        style="bold",
+    )
+    return table
+
+
+@eval_app.command("judge")
+def judge(
+    a: Annotated[Path, typer.Option("--a", help="answers of system A (the one whose win rate is reported)")],
+    b: Annotated[Path, typer.Option("--b", help="answers of system B (the baseline)")],
+    out: Annotated[Path, typer.Option("--out", help="results folder (judgments cached there; resumable)")],
+    base_url: BaseUrl = None,
+    model: Annotated[str | None, typer.Option("--model", help="the judge model's name at --base-url")] = None,
+    api_key_env: ApiKeyEnv = None,
+    backend: BackendName = "openai",
+    backend_option: BackendOptions = None,
+    data: Data = None,
+    strong_weight: Annotated[
+        int | None, typer.Option("--strong-weight", min=1, help="games per strong verdict")
+    ] = None,
+    reask: Annotated[bool, typer.Option("--reask/--no-reask", help="ask once more after an unreadable verdict")] = True,
+    concurrency: Annotated[int | None, typer.Option("--concurrency", min=1)] = None,
+    max_tokens: Annotated[int | None, typer.Option("--max-tokens", min=16, help="longest judge reply")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="bootstrap seed")] = None,
+    settings_file: Settings = None,
+    progress: Progress = True,
+) -> None:
+    """Judge every item in both orders; per-language win rates with bootstrap CIs, macro average, consistency."""
+    from ayavision.evaluate import (
+        JudgeSettings,
+        get_benchmark,
+        judge_pairs,
+        load_benchmark,
+        load_settings,
+        read_answers,
+    )
+
+    with _errors():
+        settings = load_settings(
+            JudgeSettings,
+            settings_file,
+            strong_weight=strong_weight,
+            reask=None if reask else False,
+            concurrency=concurrency,
+            max_tokens=max_tokens,
+            seed=seed,
+        )
+        answers_a, answers_b = read_answers(a), read_answers(b)
+        if not answers_a.records:
+            raise ValueError(f"{a} holds no answers")
+        bench = get_benchmark(answers_a.bench or "")
+        path = _data_path(data, answers_a.data, needed=bench.has_images)
+        items = load_benchmark(bench.name, path).by_id() if path is not None else None
+        client = _make_backend(backend, base_url, model, api_key_env, backend_option, settings.concurrency)
+        try:
+            results = judge_pairs(answers_a, answers_b, client, out, items=items, settings=settings, progress=progress)
+        finally:
+            _close(client)
+    console.print(_winrate_table(results))
+    if results["missing"]:
+        console.print(
+            f"[yellow]{results['missing']} pair(s) left out: the judge's reply held no readable verdict, even when "
+            f"asked again[/] (its replies are in {escape(str(out / 'judgments.jsonl'))})",
+            highlight=False,
+            soft_wrap=True,
+        )
+    console.print(f"[green]wrote[/] {escape(str(out / 'results.json'))}", highlight=False)
+
+
+@eval_app.command("score")
+def score(
+    answers: Annotated[Path, typer.Option("--answers", help="answers file of an academic benchmark")],
+    out: Annotated[Path, typer.Option("--out", help="folder for scores.json and scored.jsonl")],
+    data: Data = None,
+    data_language: Annotated[str | None, typer.Option("--data-language", help="language of rows naming none")] = None,
+    unparsed: Annotated[
+        str, typer.Option("--unparsed", help="unreadable multiple-choice answers: wrong | random (seeded, counted)")
+    ] = "wrong",
+    seed: Annotated[int, typer.Option("--seed", help="seed of --unparsed random")] = 0,
+) -> None:
+    """Score an academic benchmark (multiple choice, exact match, containment) per language."""
+    from ayavision.evaluate import (
+        ScoreSettings,
+        get_benchmark,
+        load_benchmark,
+        load_settings,
+        read_answers,
+        score_academic,
+    )
+    from ayavision.evaluate.plots import language_label
+
+    with _errors():
+        settings = load_settings(ScoreSettings, None, unparsed=unparsed, seed=seed)
+        answer_set = read_answers(answers)
+        if not answer_set.records:
+            raise ValueError(f"{answers} holds no answers")
+        bench = get_benchmark(answer_set.bench or "")
+        if bench.kind != "academic":
+            raise ValueError(f"{bench.name} is judged pairwise, not scored: use `ayavision eval judge`")
+        path = _data_path(data, answer_set.data, needed=True)
+        languages = sorted({record["language"] for record in answer_set.records.values()})
+        loaded = load_benchmark(bench.name, path, languages=languages, language=data_language)  # type: ignore[arg-type]
+        console.print(escape(loaded.summary()), highlight=False, soft_wrap=True)
+        result = score_academic(loaded.items, answer_set, out, settings)
+    table = Table(
+        "language", "accuracy %", "items", "unreadable", "randomised", title=f"{result['name']} on {result['bench']}"
+    )
+    for lang, e in result["languages"].items():
+        table.add_row(
+            language_label(lang), f"{100 * e['accuracy']:.1f}", str(e["n"]), str(e["unparsed"]), str(e["randomised"])
+        )
+    table.add_row(
+        "macro", f"{100 * result['macro']['accuracy']:.1f}", str(result["overall"]["n"]), "", "", style="bold"
+    )
+    console.print(table)
+    console.print(f"[green]wrote[/] {escape(str(out / 'scores.json'))}", highlight=False)
+
+
+@eval_app.command("report")
+def report(
+    folders: Annotated[list[Path], typer.Argument(help="result folders of `eval judge` and `eval score`")],
+    out: Annotated[Path, typer.Option("--out", help="report folder (report.md and PNG plots)")] = Path("report"),
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="replace an existing report folder")] = False,
+) -> None:
+    """Write a markdown report with per-language win-rate and accuracy plots from one or more result folders."""
+    from ayavision.evaluate import write_report
+
+    with _errors():
+        path = write_report(folders, out, overwrite=overwrite)
+    console.print(f"[green]wrote[/] {escape(str(path))}", highlight=False)

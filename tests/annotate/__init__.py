@@ -1,0 +1,1 @@
+"""Tests of the annotation pipeline: steps, executors, cache, ledger, metrics, CLI."""
