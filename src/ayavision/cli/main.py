@@ -9,6 +9,7 @@ from ayavision.cli.data import data_app
 from ayavision.cli.evaluate import eval_app
 from ayavision.cli.merge import register_merge_commands
 from ayavision.cli.model import register_model_commands
+from ayavision.cli.recipe import register_recipe_commands
 from ayavision.cli.train import register_train_commands
 
 app = typer.Typer(
@@ -20,6 +21,7 @@ app = typer.Typer(
 register_model_commands(app)
 register_merge_commands(app)
 register_train_commands(app)
+register_recipe_commands(app)
 app.add_typer(data_app, name="data", help="The conversation data format: validate, import, convert.")
 app.add_typer(
     annotate_app, name="annotate", help="Synthetic annotation: recaption, filter, translate, rephrase, metrics."

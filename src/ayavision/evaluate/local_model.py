@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,16 @@ from ayavision.evaluate.items import BenchItem
 from ayavision.evaluate.settings import GenerationSettings
 from ayavision.model.generate import build_messages
 from ayavision.model.store import load_pretrained
+
+
+def _load_causal_lm(folder: Path, dtype: str | None, device: str):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from ayavision.model.compose import DTYPES
+
+    model = AutoModelForCausalLM.from_pretrained(folder, dtype=DTYPES[dtype] if dtype else "auto").to(device)
+    model.eval()
+    return model, AutoTokenizer.from_pretrained(folder)
 
 
 def folder_fingerprint(folder: str | Path) -> str:
@@ -29,15 +40,26 @@ def folder_fingerprint(folder: str | Path) -> str:
 
 
 class LocalModel:
-    """A model folder loaded once; ``generate`` answers a batch of items."""
+    """A model folder loaded once; ``generate`` answers a batch of items.
+
+    An AyaVision folder answers items with or without images; a plain causal-LM folder (the text LLM a
+    VLM starts from and is merged back with) answers text-only items, so text skills can be compared.
+    """
 
     def __init__(self, folder: str | Path, device: str = "cpu", dtype: str | None = None) -> None:
         self.folder = Path(folder)
         if not (self.folder / "config.json").is_file():
             raise FileNotFoundError(f"{self.folder}: not a model folder (no config.json)")
-        self.model, self.processor = load_pretrained(self.folder, dtype=dtype, device=device)
+        config = json.loads((self.folder / "config.json").read_text(encoding="utf-8"))
+        self.multimodal = config.get("model_type") == "aya_vision"
+        if self.multimodal:
+            self.model, self.processor = load_pretrained(self.folder, dtype=dtype, device=device)
+            self.tokenizer = self.processor.tokenizer
+        else:
+            self.model, self.tokenizer = _load_causal_lm(self.folder, dtype, device)
+            self.processor = self.tokenizer
         # Decoder-only generation continues from the last position: padding must go on the left.
-        self.processor.tokenizer.padding_side = "left"
+        self.tokenizer.padding_side = "left"
         self._identity = {
             "kind": "local",
             "name": self.folder.name,
@@ -52,14 +74,12 @@ class LocalModel:
     def generate(
         self, items: list[BenchItem], images: list[list[Image.Image]], settings: GenerationSettings
     ) -> list[Generated]:
+        if not self.multimodal and any(images):
+            raise ValueError(f"{self.folder} is a text-only model; it cannot answer items with images")
         conversations = [build_messages(imgs, item.prompt) for item, imgs in zip(items, images, strict=True)]
+        padding = {"processor_kwargs": {"padding": True}} if self.multimodal else {"padding": True}
         inputs = self.processor.apply_chat_template(
-            conversations,
-            add_generation_prompt=True,
-            tokenize=True,
-            return_dict=True,
-            return_tensors="pt",
-            processor_kwargs={"padding": True},
+            conversations, add_generation_prompt=True, tokenize=True, return_dict=True, return_tensors="pt", **padding
         ).to(self.model.device)
         if "pixel_values" in inputs:
             inputs["pixel_values"] = inputs["pixel_values"].to(self.model.dtype)
@@ -73,7 +93,7 @@ class LocalModel:
         output = self.model.generate(**inputs, max_new_tokens=settings.max_new_tokens, **sampling)
         prompt_len = inputs["input_ids"].shape[1]
         eos_ids = self._eos_ids()
-        pad_id = self.processor.tokenizer.pad_token_id
+        pad_id = self.tokenizer.pad_token_id
         results = []
         for row, mask in zip(output, inputs["attention_mask"], strict=True):
             new = row[prompt_len:].tolist()
@@ -82,7 +102,7 @@ class LocalModel:
             tokens = new[:stop] if stop is not None else [t for t in new if t != pad_id]
             results.append(
                 Generated(
-                    text=self.processor.tokenizer.decode(tokens, skip_special_tokens=True).strip(),
+                    text=self.tokenizer.decode(tokens, skip_special_tokens=True).strip(),
                     finish_reason="stop" if stop is not None else "length",
                     prompt_tokens=int(mask.sum()),
                     completion_tokens=len(tokens) + (1 if stop is not None else 0),
@@ -93,6 +113,6 @@ class LocalModel:
     def _eos_ids(self) -> set[int]:
         eos = self.model.generation_config.eos_token_id
         ids = set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
-        if self.processor.tokenizer.eos_token_id is not None:
-            ids.add(self.processor.tokenizer.eos_token_id)
+        if self.tokenizer.eos_token_id is not None:
+            ids.add(self.tokenizer.eos_token_id)
         return ids

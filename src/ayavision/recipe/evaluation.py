@@ -1,0 +1,97 @@
+"""The recipe's evaluation stage: every merge of the sweep (and the text LLM on text-only items), scored and judged."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from ayavision.recipe.config import BenchSpec, RecipeConfig
+
+TEXT_LLM = "text-llm"
+SUMMARY = "summary.json"
+
+
+def model_folders(recipe: RecipeConfig, run: Path) -> dict[str, Path]:
+    """alpha-<a> -> its merged folder; alpha-1.0 is the unmerged VLM."""
+    from ayavision.merge import alpha_folder_name
+
+    return {alpha_folder_name(a): run / "merge" / "sweep" / alpha_folder_name(a) for a in recipe.merge.alphas}
+
+
+def evaluate_recipe(recipe: RecipeConfig, run: Path, out: Path) -> dict[str, Any]:
+    from ayavision.evaluate import LocalModel  # noqa: F401 - fail early if evaluation cannot load
+
+    section = recipe.evaluate
+    summary: dict[str, Any] = {"academic": {}, "pairwise": {}}
+    models = model_folders(recipe, run)
+    for bench in section.benches:
+        if bench.kind == "academic":
+            summary["academic"][bench.name] = _academic(recipe, bench, models, out / bench.name)
+        else:
+            summary["pairwise"][bench.name] = _pairwise(recipe, bench, models, out / bench.name)
+    (out / SUMMARY).write_text(json.dumps(summary, indent=1), encoding="utf-8")
+    return summary
+
+
+def _answers(items, folder: Path, out: Path, recipe: RecipeConfig, data: Path) -> Path:
+    from ayavision.evaluate import LocalModel, generate_answers
+
+    path = out / "answers.jsonl"
+    out.mkdir(parents=True, exist_ok=True)
+    generate_answers(
+        items, path, model=LocalModel(folder), settings=recipe.evaluate.generation, data=data, progress=False
+    )
+    return path
+
+
+def _academic(recipe: RecipeConfig, bench: BenchSpec, models: dict[str, Path], out: Path) -> dict[str, Any]:
+    from ayavision.evaluate import load_benchmark, read_answers, score_academic
+
+    loaded = load_benchmark(bench.name, bench.path, languages=bench.languages)
+    text_only = not any(item.has_images for item in loaded.items)
+    candidates = dict(models)
+    if text_only:
+        candidates[TEXT_LLM] = recipe.text_llm()
+    result: dict[str, Any] = {}
+    for name, folder in candidates.items():
+        answers = _answers(loaded.items, folder, out / name, recipe, bench.path)
+        scores = score_academic(loaded.items, read_answers(answers), out / name, recipe.evaluate.scoring)
+        result[name] = {
+            "accuracy": scores["overall"]["accuracy"],
+            "macro_accuracy": scores["macro"]["accuracy"],
+            "per_language": {lang: entry["accuracy"] for lang, entry in scores["languages"].items()},
+        }
+    return result
+
+
+def _pairwise(recipe: RecipeConfig, bench: BenchSpec, models: dict[str, Path], out: Path) -> dict[str, Any]:
+    """The shipped merge against the unmerged model, judged in both orders."""
+    from ayavision.backends import create_backend
+    from ayavision.evaluate import judge_pairs, load_benchmark
+    from ayavision.merge import alpha_folder_name
+
+    loaded = load_benchmark(bench.name, bench.path, languages=bench.languages)
+    merged, unmerged = alpha_folder_name(recipe.merge.alpha), alpha_folder_name(1.0)
+    a = _answers(loaded.items, models[merged], out / merged, recipe, bench.path)
+    b = _answers(loaded.items, models[unmerged], out / unmerged, recipe, bench.path)
+    judge = recipe.evaluate.judge
+    assert judge is not None
+    backend = create_backend(judge.kind, **judge.options)
+    results = judge_pairs(
+        a,
+        b,
+        backend,
+        out / f"{merged}-vs-{unmerged}",
+        items=loaded.by_id(),
+        settings=recipe.evaluate.judging,
+        progress=False,
+    )
+    return {
+        "a": merged,
+        "b": unmerged,
+        "results": str(out / f"{merged}-vs-{unmerged}" / "results.json"),
+        "macro_win_rate": results["macro"]["win_rate"],
+        "macro_ci": results["macro"]["ci"],
+        "position_consistency": results.get("position_consistency"),
+    }

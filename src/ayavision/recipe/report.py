@@ -1,0 +1,252 @@
+"""The run's report: data statistics, filter quality, training curves, the alpha sweep and win rates."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display on training machines
+import matplotlib.pyplot as plt
+
+from ayavision.recipe.config import RecipeConfig
+from ayavision.recipe.evaluation import SUMMARY, TEXT_LLM
+from ayavision.utils.fs import atomic_write_text
+
+# A data source may write the ids of records it corrupted on purpose; the report then scores the filter.
+HALLUCINATED_IDS = "hallucinated_ids.json"
+
+
+def _read_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _alpha(name: str) -> float | None:
+    match = re.fullmatch(r"alpha-([0-9.]+)", name)
+    return float(match.group(1)) if match else None
+
+
+def write_recipe_report(recipe: RecipeConfig, run: Path, out: Path) -> dict[str, Any]:
+    out.mkdir(parents=True, exist_ok=True)
+    lines = [f"# {recipe.name}: run report", ""]
+    headline: dict[str, Any] = {}
+    lines += _data_section(run, out)
+    lines += _filter_section(run, headline)
+    lines += _training_section(run, out)
+    lines += _sweep_section(recipe, run, out, headline)
+    lines += _winrate_section(run, out, headline)
+    lines += _samples_section(recipe, run)
+    markdown = "\n".join(lines) + "\n"
+    atomic_write_text(out / "report.md", markdown)
+    atomic_write_text(out / "report.html", _html(markdown, out, recipe.name))
+    atomic_write_text(out / "headline.json", json.dumps(headline, indent=1))
+    return headline
+
+
+def _data_section(run: Path, out: Path) -> list[str]:
+    metrics_files = sorted((run / "annotate").glob("*/metrics.json"))
+    if not metrics_files:
+        return ["## Data", "", "No annotation stage in this recipe.", ""]
+    lines = ["## Data before and after annotation", ""]
+    metrics = _read_json(metrics_files[0])
+    rows = metrics["rows"]
+    recaption = [r for r in rows if r["dataset"] == "recaption" and r["language"] == "all"] or [
+        r for r in rows if r["dataset"] == "recaption"
+    ]
+    before = next((r for r in recaption if r["variant"] == "before"), None)
+    after = next((r for r in recaption if r["variant"] == "answers"), None)
+    if before and after:
+        figure, axes = plt.subplots(1, 3, figsize=(9, 3))
+        for axis, key, title in zip(
+            axes, ("tokens", "words", "mtld"), ("tokens / answer", "words / answer", "MTLD"), strict=True
+        ):
+            axis.bar(["original", "recaptioned"], [before[key] or 0, after[key] or 0], color=["#999", "#2a7"])
+            axis.set_title(title)
+        figure.tight_layout()
+        figure.savefig(out / "data.png", dpi=110)
+        plt.close(figure)
+        lines += [
+            f"Recaptioning: tokens per answer {before['tokens']} -> {after['tokens']}, words {before['words']} -> "
+            f"{after['words']}, MTLD {before['mtld']} -> {after['mtld']} (the paper: 27.2 -> 140.8 tokens, "
+            "MTLD 11.0 -> 61.2).",
+            "",
+            "![data](data.png)",
+            "",
+        ]
+    lines += ["Per step and language:", "", (metrics_files[0].with_suffix(".md")).read_text(encoding="utf-8"), ""]
+    return lines
+
+
+def _filter_section(run: Path, headline: dict[str, Any]) -> list[str]:
+    truth = _read_json(run / "data" / HALLUCINATED_IDS)
+    ledger = _read_jsonl(run / "annotate" / "filter" / "ledger.jsonl")
+    if truth is None or not ledger:
+        return []
+    corrupted = set(truth)
+    dropped = {entry["id"] for entry in ledger if entry["status"] == "dropped"}
+    seen = {entry["id"] for entry in ledger}
+    true_positive = len(dropped & corrupted)
+    precision = true_positive / len(dropped) if dropped else None
+    recall = true_positive / len(corrupted & seen) if corrupted & seen else None
+    headline["filter"] = {
+        "precision": precision,
+        "recall": recall,
+        "dropped": len(dropped),
+        "corrupted": len(corrupted & seen),
+    }
+
+    def pct(value: float | None) -> str:
+        return "–" if value is None else f"{value:.1%}"
+
+    return [
+        "## The hallucination filter",
+        "",
+        f"{len(corrupted & seen)} of {len(seen)} recaptions were corrupted on purpose; the filter dropped "
+        f"{len(dropped)}. Precision {pct(precision)}, recall {pct(recall)}.",
+        "",
+    ]
+
+
+def _training_section(run: Path, out: Path) -> list[str]:
+    curves = {stage: _read_jsonl(run / stage / "train" / "metrics.jsonl") for stage in ("align", "sft")}
+    if not any(curves.values()):
+        return []
+    figure, axes = plt.subplots(1, 2, figsize=(9, 3))
+    for axis, (stage, rows) in zip(axes, curves.items(), strict=True):
+        axis.plot([r["step"] for r in rows], [r["loss"] for r in rows])
+        axis.set_title(f"{stage} loss")
+        axis.set_xlabel("step")
+    figure.tight_layout()
+    figure.savefig(out / "loss.png", dpi=110)
+    plt.close(figure)
+    lines = ["## Training", "", "![loss](loss.png)", ""]
+    for stage, rows in curves.items():
+        if rows:
+            lines.append(f"- {stage}: {len(rows)} steps, loss {rows[0]['loss']:.3f} -> {rows[-1]['loss']:.3f}")
+    return [*lines, ""]
+
+
+def _sweep_section(recipe: RecipeConfig, run: Path, out: Path, headline: dict[str, Any]) -> list[str]:
+    summary = _read_json(run / "evaluate" / SUMMARY) or {}
+    academic = summary.get("academic") or {}
+    if not academic:
+        return []
+    figure, axis = plt.subplots(figsize=(6, 3.5))
+    lines = [
+        "## The alpha sweep",
+        "",
+        "Accuracy of each merge (alpha = weight of the multimodally trained LLM; 1.0 is the unmerged VLM).",
+        "",
+    ]
+    head = ["benchmark", *[f"alpha {a}" for a in recipe.merge.alphas], "text LLM"]
+    lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for bench, per_model in academic.items():
+        points = sorted(
+            (_alpha(name), entry["accuracy"]) for name, entry in per_model.items() if _alpha(name) is not None
+        )
+        line = axis.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=bench)[0]
+        text_llm = per_model.get(TEXT_LLM)
+        if text_llm is not None:
+            axis.axhline(text_llm["accuracy"], linestyle="--", color=line.get_color(), label=f"{bench}: text LLM")
+        cells = [f"{dict(points).get(float(a), float('nan')):.3f}" for a in recipe.merge.alphas]
+        lines.append("| " + " | ".join([bench, *cells, f"{text_llm['accuracy']:.3f}" if text_llm else "–"]) + " |")
+        headline[bench] = {
+            "text_llm": text_llm["accuracy"] if text_llm else None,
+            "unmerged": dict(points).get(1.0),
+            "merged": dict(points).get(recipe.merge.alpha),
+        }
+    axis.set_xlabel("alpha")
+    axis.set_ylabel("accuracy")
+    axis.legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(out / "sweep.png", dpi=110)
+    plt.close(figure)
+    return [*lines, "", "![alpha sweep](sweep.png)", ""]
+
+
+def _winrate_section(run: Path, out: Path, headline: dict[str, Any]) -> list[str]:
+    from ayavision.evaluate.plots import winrate_plot
+
+    summary = _read_json(run / "evaluate" / SUMMARY) or {}
+    lines: list[str] = []
+    for bench, entry in (summary.get("pairwise") or {}).items():
+        results = _read_json(Path(entry["results"]))
+        if results is None:
+            continue
+        image = f"winrate-{bench}.png"
+        winrate_plot(results, out / image)
+        macro = results["macro"]
+        ci = macro.get("ci") or [None, None]
+        headline[f"{bench}_win_rate"] = macro["win_rate"]
+        rate = "–" if macro["win_rate"] is None else f"{macro['win_rate']:.1%}"
+        interval = "" if ci[0] is None else f" (95% CI {ci[0]:.1%}–{ci[1]:.1%})"
+        lines += [
+            f"## Win rate on {bench}: {entry['a']} vs {entry['b']}",
+            "",
+            f"Macro average over languages: {rate}{interval}; position consistency of the judge "
+            f"{results.get('position_consistency')}.",
+            "",
+            f"![win rates]({image})",
+            "",
+        ]
+    return lines
+
+
+def _samples_section(recipe: RecipeConfig, run: Path, per_language: int = 1, languages: int = 6) -> list[str]:
+    from ayavision.merge import alpha_folder_name
+
+    merged = alpha_folder_name(recipe.merge.alpha)
+    rows, seen = [], {}
+    for answers in sorted((run / "evaluate").glob(f"*/{merged}/answers.jsonl")):
+        for record in _read_jsonl(answers):
+            language = record["language"]
+            if seen.get(language, 0) >= per_language or (language not in seen and len(seen) >= languages):
+                continue
+            seen[language] = seen.get(language, 0) + 1
+            prompt = record["prompt"].replace("|", "/").replace("\n", " ")[:80]
+            answer = record["answer"].replace("|", "/").replace("\n", " ")[:80]
+            rows.append(f"| {record['bench']} | {language} | {prompt} | {answer} |")
+    if not rows:
+        return []
+    return [
+        "## Sample generations (merged model)",
+        "",
+        "| benchmark | language | prompt | answer |",
+        "|---|---|---|---|",
+        *rows,
+        "",
+    ]
+
+
+def _html(markdown: str, folder: Path, title: str) -> str:
+    """One self-contained file: the markdown rendered, every figure embedded."""
+    from markdown_it import MarkdownIt
+
+    body = MarkdownIt("commonmark").enable("table").render(markdown)
+
+    def embed(match: re.Match) -> str:
+        path = folder / match.group(1)
+        if not path.exists():
+            return match.group(0)
+        data = base64.b64encode(path.read_bytes()).decode()
+        return f'src="data:image/png;base64,{data}"'
+
+    body = re.sub(r'src="([^"]+\.png)"', embed, body)
+    style = (
+        "body{font-family:sans-serif;max-width:60em;margin:auto}table{border-collapse:collapse}"
+        "td,th{border:1px solid #ccc;padding:2px 6px}img{max-width:100%}"
+    )
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title><style>{style}</style></head>"
+        f"<body>{body}</body></html>\n"
+    )

@@ -1,0 +1,41 @@
+"""Run a recipe file end to end (or print its plan), and the demo recipes shipped with the project."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from ayavision.recipe.config import load_recipe
+from ayavision.recipe.engine import PlanItem, RunReport, execute, plan
+from ayavision.recipe.stages import build_stages
+
+RECIPES = Path(__file__).resolve().parents[3] / "recipes"
+
+
+def demo_recipe(quick: bool) -> Path:
+    path = RECIPES / ("demo-quick.yaml" if quick else "demo.yaml")
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: the demo recipe is missing (run from a checkout of ayavision)")
+    return path
+
+
+def plan_recipe(
+    path: str | Path, out: str | Path | None = None, only: str | None = None, start: str | None = None
+) -> tuple[list[PlanItem], Path]:
+    """Validate the whole recipe and decide what would run; computes nothing."""
+    recipe, run = load_recipe(path, out)
+    stages = build_stages(recipe, run)
+    for stage in stages:
+        stage.settings()  # every stage's settings resolve (e.g. the train stages it needs exist)
+    return plan(stages, run, only, start), run
+
+
+def run_recipe(
+    path: str | Path,
+    out: str | Path | None = None,
+    only: str | None = None,
+    start: str | None = None,
+    log: Callable[[str], None] = print,
+) -> tuple[RunReport, Path]:
+    recipe, run = load_recipe(path, out)
+    return execute(build_stages(recipe, run), run, only, start, log=log), run
