@@ -45,7 +45,7 @@ BENCH_SPEC = ModelSpec(
 def run_ours(model_dir: Path, data: Path, work: Path, samples_per_step: int, steps: int, seq_len: int) -> dict:
     recipe = TrainRecipe.model_validate({
         "buckets": {"original": {"paths": [str(data)]}},
-        "stages": {"sft": {"mixture": {"original": 1.0}, "max_steps": steps, "global_batch": 2, "micro_batch": 1,
+        "stages": {"sft": {"mixture": {"original": 1.0}, "max_steps": steps, "global_batch": 2, "micro_batch": 2,
                            "seq_len": seq_len, "warmup_steps": 0, "save_every": 10_000, "pack_buffer": 32,
                            "lr": {"connector": 1e-4, "language_model": 1e-4}}},
     })

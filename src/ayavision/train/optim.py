@@ -83,7 +83,9 @@ def build_optimizer(model: nn.Module, stage: StageConfig, stage_name: str) -> to
                 "weight_decay": stage.weight_decay if decay else 0.0,
             }
         )
-    return torch.optim.AdamW(param_groups, betas=stage.betas, eps=1e-8)
+    # The fused kernel (CPU and GPU) updates all tensors in one pass; the per-tensor loop PyTorch falls back
+    # to on CPU cost a fifth of a small model's step.
+    return torch.optim.AdamW(param_groups, betas=stage.betas, eps=1e-8, fused=True)
 
 
 def warmup_cosine(warmup: int, total: int, floor: float):
