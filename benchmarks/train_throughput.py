@@ -21,6 +21,8 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from tests.train.helpers import make_dataset  # noqa: E402
+
 from ayavision.model.compose import compose  # noqa: E402
 from ayavision.model.spec import ConnectorSpec, LLMSpec, ModelSpec, TilingSpec, VisionSpec  # noqa: E402
 from ayavision.model.store import save_composed  # noqa: E402
@@ -28,27 +30,56 @@ from ayavision.train.config import TrainRecipe  # noqa: E402
 from ayavision.train.mixture import load_bucket  # noqa: E402
 from ayavision.train.samples import IGNORE, SampleBuilder  # noqa: E402
 from ayavision.train.trainer import train_stage  # noqa: E402
-from tests.train.helpers import make_dataset  # noqa: E402
 
 BENCH_SPEC = ModelSpec(
     name="bench-30m",
-    vision=VisionSpec(config={"hidden_size": 256, "intermediate_size": 1024, "num_hidden_layers": 4,
-                              "num_attention_heads": 4, "patch_size": 8, "image_size": 64}),
-    llm=LLMSpec(config={"model_type": "llama", "hidden_size": 512, "intermediate_size": 1536, "num_hidden_layers": 8,
-                        "num_attention_heads": 8, "num_key_value_heads": 4, "max_position_embeddings": 4096,
-                        "tie_word_embeddings": True}, tokenizer="tiny"),
+    vision=VisionSpec(
+        config={
+            "hidden_size": 256,
+            "intermediate_size": 1024,
+            "num_hidden_layers": 4,
+            "num_attention_heads": 4,
+            "patch_size": 8,
+            "image_size": 64,
+        }
+    ),
+    llm=LLMSpec(
+        config={
+            "model_type": "llama",
+            "hidden_size": 512,
+            "intermediate_size": 1536,
+            "num_hidden_layers": 8,
+            "num_attention_heads": 8,
+            "num_key_value_heads": 4,
+            "max_position_embeddings": 4096,
+            "tie_word_embeddings": True,
+        },
+        tokenizer="tiny",
+    ),
     connector=ConnectorSpec(downsample_factor=2, intermediate_size=2048),
     tiling=TilingSpec(tile_size=64, max_tiles=4),
 )
 
 
 def run_ours(model_dir: Path, data: Path, work: Path, samples_per_step: int, steps: int, seq_len: int) -> dict:
-    recipe = TrainRecipe.model_validate({
-        "buckets": {"original": {"paths": [str(data)]}},
-        "stages": {"sft": {"mixture": {"original": 1.0}, "max_steps": steps, "global_batch": 2, "micro_batch": 2,
-                           "seq_len": seq_len, "warmup_steps": 0, "save_every": 10_000, "pack_buffer": 32,
-                           "lr": {"connector": 1e-4, "language_model": 1e-4}}},
-    })
+    recipe = TrainRecipe.model_validate(
+        {
+            "buckets": {"original": {"paths": [str(data)]}},
+            "stages": {
+                "sft": {
+                    "mixture": {"original": 1.0},
+                    "max_steps": steps,
+                    "global_batch": 2,
+                    "micro_batch": 2,
+                    "seq_len": seq_len,
+                    "warmup_steps": 0,
+                    "save_every": 10_000,
+                    "pack_buffer": 32,
+                    "lr": {"connector": 1e-4, "language_model": 1e-4},
+                }
+            },
+        }
+    )
     out = work / "ours"
     started = time.perf_counter()
     train_stage(recipe, "sft", out, init=model_dir, quiet=True)
@@ -97,8 +128,12 @@ def run_trainer(model_dir: Path, data: Path, work: Path, samples_per_step: int, 
             mask[r, : len(s)] = 1
         padding["real"] += int(mask.sum())
         padding["total"] += mask.numel()
-        return {"input_ids": ids, "labels": labels, "attention_mask": mask,
-                "pixel_values": torch.cat([s.pixel_values for s in batch])}
+        return {
+            "input_ids": ids,
+            "labels": labels,
+            "attention_mask": mask,
+            "pixel_values": torch.cat([s.pixel_values for s in batch]),
+        }
 
     step_ends: list[float] = []
 
@@ -110,10 +145,21 @@ def run_trainer(model_dir: Path, data: Path, work: Path, samples_per_step: int, 
     model = AutoModelForImageTextToText.from_pretrained(model_dir, dtype=torch.float32)
     for name, param in model.named_parameters():
         param.requires_grad_(not name.startswith("model.vision_tower."))
-    args = TrainingArguments(output_dir=str(work / "trainer"), per_device_train_batch_size=samples_per_step,
-                             max_steps=steps, learning_rate=1e-4, warmup_steps=0, report_to=[], use_cpu=True,
-                             save_strategy="no", logging_strategy="no", dataloader_num_workers=0,
-                             remove_unused_columns=False, disable_tqdm=True, seed=0)
+    args = TrainingArguments(
+        output_dir=str(work / "trainer"),
+        per_device_train_batch_size=samples_per_step,
+        max_steps=steps,
+        learning_rate=1e-4,
+        warmup_steps=0,
+        report_to=[],
+        use_cpu=True,
+        save_strategy="no",
+        logging_strategy="no",
+        dataloader_num_workers=0,
+        remove_unused_columns=False,
+        disable_tqdm=True,
+        seed=0,
+    )
     trainer = Trainer(model=model, args=args, train_dataset=Rows(), data_collator=collate, callbacks=[Timer()])
     supervised_per_step: list[int] = []
     original = trainer.compute_loss
@@ -147,20 +193,27 @@ def main() -> None:
         composed = compose(BENCH_SPEC)
         params = sum(p.numel() for p in composed.model.parameters())
         save_composed(composed, model_dir, BENCH_SPEC)
-        data = make_dataset(work / "data", args.samples, languages=("eng_Latn", "fra_Latn", "deu_Latn"),
-                            long_answers=True)
+        data = make_dataset(
+            work / "data", args.samples, languages=("eng_Latn", "fra_Latn", "deu_Latn"), long_answers=True
+        )
         ours = run_ours(model_dir, data, work, 0, args.steps, args.seq_len)
         per_step = max(1, round(ours["samples_per_step"]))
         baseline = run_trainer(model_dir, data, work, per_step, args.steps)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     ratio = ours["supervised_tokens_per_s"] / baseline["supervised_tokens_per_s"]
-    print(f"model: {params / 1e6:.1f}M parameters; {args.steps} steps of ~{per_step} samples; torch "
-          f"{torch.__version__}; {platform.machine()} x {torch.get_num_threads()} threads")
-    print(f"ayavision (packed, seq_len {args.seq_len}): {ours['supervised_tokens_per_s']:,.0f} supervised tok/s, "
-          f"padding {ours['padding_fraction']:.1%}")
-    print(f"transformers Trainer (padded batches):  {baseline['supervised_tokens_per_s']:,.0f} supervised tok/s, "
-          f"padding {baseline['padding_fraction']:.1%}")
+    print(
+        f"model: {params / 1e6:.1f}M parameters; {args.steps} steps of ~{per_step} samples; torch "
+        f"{torch.__version__}; {platform.machine()} x {torch.get_num_threads()} threads"
+    )
+    print(
+        f"ayavision (packed, seq_len {args.seq_len}): {ours['supervised_tokens_per_s']:,.0f} supervised tok/s, "
+        f"padding {ours['padding_fraction']:.1%}"
+    )
+    print(
+        f"transformers Trainer (padded batches):  {baseline['supervised_tokens_per_s']:,.0f} supervised tok/s, "
+        f"padding {baseline['padding_fraction']:.1%}"
+    )
     print(f"ratio ayavision / Trainer: {ratio:.2f}x (target >= 1.5)")
 
 
