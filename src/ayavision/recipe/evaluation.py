@@ -20,8 +20,6 @@ def model_folders(recipe: RecipeConfig, run: Path) -> dict[str, Path]:
 
 
 def evaluate_recipe(recipe: RecipeConfig, run: Path, out: Path) -> dict[str, Any]:
-    from ayavision.evaluate import LocalModel  # noqa: F401 - fail early if evaluation cannot load
-
     section = recipe.evaluate
     summary: dict[str, Any] = {"academic": {}, "pairwise": {}}
     models = model_folders(recipe, run)
@@ -35,7 +33,8 @@ def evaluate_recipe(recipe: RecipeConfig, run: Path, out: Path) -> dict[str, Any
 
 
 def _answers(items, folder: Path, out: Path, recipe: RecipeConfig, data: Path) -> Path:
-    from ayavision.evaluate import LocalModel, generate_answers
+    from ayavision.evaluate import generate_answers
+    from ayavision.evaluate.local_model import LocalModel
 
     path = out / "answers.jsonl"
     out.mkdir(parents=True, exist_ok=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +18,18 @@ from ayavision.recipe.config import RecipeConfig
 from ayavision.recipe.evaluation import SUMMARY, TEXT_LLM
 from ayavision.utils.fs import atomic_write_text
 
-# A data source may write the ids of records it corrupted on purpose; the report then scores the filter.
-HALLUCINATED_IDS = "hallucinated_ids.json"
+# Sections plug-ins add, e.g. the shapes world's filter precision/recall (it alone knows the injected errors).
+# Each takes (recipe, run folder, report folder, headline dict to add to) and returns markdown lines.
+ReportSection = Callable[[RecipeConfig, Path, Path, dict[str, Any]], list[str]]
+REPORT_SECTIONS: dict[str, ReportSection] = {}
+
+
+def register_report_section(name: str) -> Callable[[ReportSection], ReportSection]:
+    def decorate(section: ReportSection) -> ReportSection:
+        REPORT_SECTIONS[name] = section
+        return section
+
+    return decorate
 
 
 def _read_json(path: Path) -> Any:
@@ -41,7 +52,7 @@ def write_recipe_report(recipe: RecipeConfig, run: Path, out: Path) -> dict[str,
     lines = [f"# {recipe.name}: run report", ""]
     headline: dict[str, Any] = {}
     lines += _data_section(run, out)
-    lines += _filter_section(run, headline)
+    lines += _plugin_sections(recipe, run, out, headline)
     lines += _training_section(run, out)
     lines += _sweep_section(recipe, run, out, headline)
     lines += _winrate_section(run, out, headline)
@@ -87,34 +98,11 @@ def _data_section(run: Path, out: Path) -> list[str]:
     return lines
 
 
-def _filter_section(run: Path, headline: dict[str, Any]) -> list[str]:
-    truth = _read_json(run / "data" / HALLUCINATED_IDS)
-    ledger = _read_jsonl(run / "annotate" / "filter" / "ledger.jsonl")
-    if truth is None or not ledger:
-        return []
-    corrupted = set(truth)
-    dropped = {entry["id"] for entry in ledger if entry["status"] == "dropped"}
-    seen = {entry["id"] for entry in ledger}
-    true_positive = len(dropped & corrupted)
-    precision = true_positive / len(dropped) if dropped else None
-    recall = true_positive / len(corrupted & seen) if corrupted & seen else None
-    headline["filter"] = {
-        "precision": precision,
-        "recall": recall,
-        "dropped": len(dropped),
-        "corrupted": len(corrupted & seen),
-    }
-
-    def pct(value: float | None) -> str:
-        return "–" if value is None else f"{value:.1%}"
-
-    return [
-        "## The hallucination filter",
-        "",
-        f"{len(corrupted & seen)} of {len(seen)} recaptions were corrupted on purpose; the filter dropped "
-        f"{len(dropped)}. Precision {pct(precision)}, recall {pct(recall)}.",
-        "",
-    ]
+def _plugin_sections(recipe: RecipeConfig, run: Path, out: Path, headline: dict[str, Any]) -> list[str]:
+    lines: list[str] = []
+    for section in REPORT_SECTIONS.values():
+        lines += section(recipe, run, out, headline)
+    return lines
 
 
 def _training_section(run: Path, out: Path) -> list[str]:
