@@ -73,3 +73,32 @@ def test_a_recipe_runs_every_stage_then_reuses_them(tmp_path):
     path.write_text(text)
     changed, _ = run_recipe(path, run_dir, log=lambda _: None)
     assert changed.ran == ["merge", "evaluate", "report"]
+
+
+@pytest.mark.slow
+def test_a_run_killed_during_sft_continues_without_redoing_earlier_stages(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from ayavision.train.trainer import CRASH_AFTER_STEP_ENV
+
+    path = _recipe(tmp_path, steps=4)
+    run_dir = tmp_path / "run"
+    command = [sys.executable, "-m", "ayavision.cli.main", "run", str(path), "--out", str(run_dir)]
+    killed = subprocess.run(
+        command, capture_output=True, text=True, check=False, env={**os.environ, CRASH_AFTER_STEP_ENV: "sft:3"}
+    )
+    assert killed.returncode == 137
+    assert (run_dir / "align" / DONE).exists() and not (run_dir / "sft" / DONE).exists()
+    align_done = (run_dir / "align" / DONE).stat().st_mtime_ns
+    lines: list[str] = []
+    report, _ = run_recipe(path, run_dir, log=lines.append)
+    assert any(line.startswith("[sft] resume") for line in lines)
+    assert report.reused == ["data", "model", "align"]
+    assert report.ran == ["sft", "merge", "evaluate", "report"]
+    assert (run_dir / "align" / DONE).stat().st_mtime_ns == align_done
+    losses = [
+        json.loads(line)["step"] for line in (run_dir / "sft" / "train" / "metrics.jsonl").read_text().splitlines()
+    ]
+    assert losses == [1, 2, 3, 4]  # resumed from the step-2 checkpoint, not restarted

@@ -59,6 +59,15 @@ def resolve_init(init: Path | None, recipe: TrainRecipe) -> Path:
     return chosen
 
 
+def _crash_step(stage_name: str) -> int:
+    """`N` or `STAGE:N` from the crash variable: tests kill one stage of a whole recipe this way."""
+    value = os.environ.get(CRASH_AFTER_STEP_ENV, "")
+    stage, _, step = value.rpartition(":")
+    if not step or (stage and stage != stage_name):
+        return 0
+    return int(step)
+
+
 def batch_layout(stage: StageConfig, world: int) -> tuple[int, int]:
     """(rows per process, micro-steps per optimizer step) for the stage's global batch."""
     if stage.global_batch % world:
@@ -174,7 +183,7 @@ class StageRun:
         progress = TrainProgress(
             self.total_steps, self.start_step, enabled=accelerator.is_main_process and not self.quiet
         )
-        crash_after = int(os.environ.get(CRASH_AFTER_STEP_ENV, "0"))
+        crash_after = _crash_step(self.stage_name)
         losses = []
         prefetcher = Prefetcher(self.stream, stage.global_batch)
         try:
