@@ -20,14 +20,14 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ayavision.model.compose import assemble_config  # noqa: E402
-from ayavision.model.presets import get_preset  # noqa: E402
-from ayavision.model.tokens import train_tiny_tokenizer  # noqa: E402
-from ayavision.model.vision import resolve_encoder  # noqa: E402
-from ayavision.train.loss import SupervisedLM  # noqa: E402
-from ayavision.train.metrics import flops_per_token  # noqa: E402
-from ayavision.train.optim import freeze_for_stage  # noqa: E402
-from ayavision.train.samples import IGNORE  # noqa: E402
+from ayavision.model.compose import assemble_config
+from ayavision.model.presets import get_preset
+from ayavision.model.tokens import train_tiny_tokenizer
+from ayavision.model.vision import resolve_encoder
+from ayavision.train.loss import SupervisedLM
+from ayavision.train.metrics import flops_per_token
+from ayavision.train.optim import freeze_for_stage
+from ayavision.train.samples import IGNORE
 
 
 def packed_row(config, seq_len: int, tiles_per_sample: int, generator: torch.Generator):
