@@ -212,6 +212,7 @@ class StageRun:
 
     def _step(self, step: int, rows: list[list[Sample]], started: float) -> dict:
         accelerator, stage = self.accelerator, self.stage
+        data_ready = time.perf_counter()
         global_supervised = sum(s.supervised for row in rows for s in row)
         first = accelerator.process_index * self.rows_per_process
         mine = rows[first : first + self.rows_per_process]
@@ -234,6 +235,7 @@ class StageRun:
                 # so the world size cancels and every process count gives the same gradient.
                 accelerator.backward(token_losses.sum() * self.world / max(1, global_supervised))
             loss_sum += token_losses.detach().double().sum()
+        computed = time.perf_counter()
         grad_norm = accelerator.clip_grad_norm_(self.trainable, stage.max_grad_norm or float("inf"))
         self.optimizer.step()
         self.scheduler.step()
@@ -256,6 +258,12 @@ class StageRun:
             "padding_fraction": 1 - float(totals[1]) / max(1.0, float(totals[2])),
             "samples": sum(len(row) for row in rows),
             "mfu": mfu,
+            # Where the step's time went: waiting for data, forward+backward, clipping+optimizer+logging.
+            "seconds": {
+                "data": data_ready - started,
+                "compute": computed - data_ready,
+                "update": elapsed - (computed - started),
+            },
         }
 
     def _saveable(self):
