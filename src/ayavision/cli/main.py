@@ -11,6 +11,7 @@ from ayavision.cli.merge import register_merge_commands
 from ayavision.cli.model import register_model_commands
 from ayavision.cli.recipe import register_recipe_commands
 from ayavision.cli.train import register_train_commands
+from ayavision.cli.world import world_app
 
 app = typer.Typer(
     name="ayavision",
@@ -27,6 +28,7 @@ app.add_typer(
     annotate_app, name="annotate", help="Synthetic annotation: recaption, filter, translate, rephrase, metrics."
 )
 app.add_typer(eval_app, name="eval", help="Evaluate: answers, pairwise LLM-judge win rates, academic scores, reports.")
+app.add_typer(world_app, name="world", help="The shapes world: demo data, tiny pretrained parts, measurements.")
 
 
 if __name__ == "__main__":

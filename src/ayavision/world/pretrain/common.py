@@ -1,0 +1,42 @@
+"""Shared pieces of the pretraining loops: threads, seeds, the schedule, and a consistent report line."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import numpy as np
+import torch
+
+
+def set_threads(threads: int) -> None:
+    if threads > 0:
+        torch.set_num_threads(threads)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def lr_at(step: int, total: int, peak: float, warmup: int, floor: float = 0.1) -> float:
+    """Linear warmup, then cosine decay to ``floor`` x peak (the recipe's schedule, in miniature)."""
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    progress = (step - warmup) / max(1, total - warmup)
+    return peak * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
+
+
+def make_optimizer(model: torch.nn.Module, lr: float, weight_decay: float) -> torch.optim.Optimizer:
+    # No decay on norms, biases and embeddings of positions: the usual split.
+    decay, keep = [], []
+    for name, param in model.named_parameters():
+        (keep if param.ndim < 2 or "norm" in name or "position" in name else decay).append(param)
+    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": keep, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.95))
+
+
+def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    for group in optimizer.param_groups:
+        group["lr"] = lr

@@ -1,0 +1,58 @@
+"""Typed configs of the tiny pretrained parts: sizes, steps and data; the fingerprint keys each cache."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from ayavision.world.config import Strict
+
+
+class TokenizerConfig(Strict):
+    vocab_size: int = Field(4096, ge=512, description="BPE vocabulary, special tokens included")
+    seed: int = 0
+    per_frame: int = Field(6, ge=1, description="renderings of each frame per language in the corpus")
+    text_samples: int = Field(40, ge=0, description="text-task samples per language in the corpus")
+
+
+class EncoderConfig(Strict):
+    """A tiny SigLIP: vision tower at the tile size of the tiny VLM (64 px, patch 8), text tower for captions."""
+
+    image_size: int = 64
+    patch_size: int = 8
+    hidden_size: int = 96
+    intermediate_size: int = 256
+    layers: int = 3
+    heads: int = 4
+    text_hidden_size: int = 96
+    text_layers: int = 2
+    text_length: int = Field(48, ge=8, description="captions are padded or cut to this many tokens")
+    steps: int = Field(300, ge=1)
+    batch_size: int = Field(96, ge=2)
+    lr: float = 2e-3
+    warmup: int = 30
+    weight_decay: float = 0.05
+    pool: int = Field(3072, ge=16, description="training scenes rendered once and shared by the steps")
+    eval_size: int = Field(256, ge=8, description="held-out image-caption pairs for retrieval accuracy")
+    seed: int = 0
+    threads: int = Field(0, ge=0, description="torch CPU threads (0: leave torch's default)")
+
+
+class LLMConfig(Strict):
+    """A tiny Cohere2 causal LM (tied head, logit_scale 1.0) trained on the text task in every language."""
+
+    hidden_size: int = 128
+    intermediate_size: int = 384
+    layers: int = 3
+    heads: int = 4
+    kv_heads: int = 2
+    max_positions: int = 2048
+    steps: int = Field(600, ge=1)
+    batch_size: int = Field(32, ge=1)
+    lr: float = 3e-3
+    warmup: int = 40
+    weight_decay: float = 0.05
+    prompt_weight: float = Field(0.05, ge=0, le=1, description="loss weight of prompt tokens (answer tokens: 1)")
+    turns: int = Field(3, ge=1, le=8, description="questions per training dialogue (evaluation asks one)")
+    eval_size: int = Field(460, ge=1, description="held-out text-task questions (20 per language by default)")
+    seed: int = 0
+    threads: int = Field(0, ge=0, description="torch CPU threads (0: leave torch's default)")

@@ -1,0 +1,180 @@
+"""The tiny text LLM: a Cohere2 causal LM pretrained on the text task in all 23 languages, in the chat format."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ayavision.languages import LANGUAGES
+from ayavision.model.tokens import END_OF_TURN
+from ayavision.world.cache import building, cached
+from ayavision.world.config import TextTaskConfig
+from ayavision.world.pretrain.common import lr_at, make_optimizer, seed_everything, set_lr, set_threads
+from ayavision.world.pretrain.configs import LLMConfig
+from ayavision.world.pretrain.encoder import _tokenizer_key
+from ayavision.world.pretrain.tokenizer import load_world_tokenizer
+from ayavision.world.progress import progress_bar
+from ayavision.world.texttask import TextDialogue, TextSample, score_text_task, text_dialogue, text_sample
+
+
+def build_llm(config: LLMConfig, tokenizer):
+    from transformers import Cohere2Config, Cohere2ForCausalLM
+
+    eot = tokenizer.convert_tokens_to_ids(END_OF_TURN)
+    text_config = Cohere2Config(
+        vocab_size=len(tokenizer),
+        hidden_size=config.hidden_size,
+        intermediate_size=config.intermediate_size,
+        num_hidden_layers=config.layers,
+        num_attention_heads=config.heads,
+        num_key_value_heads=config.kv_heads,
+        max_position_embeddings=config.max_positions,
+        # Every sequence fits the window: sliding and full layers then see the same context.
+        sliding_window=config.max_positions,
+        # The AyaVision head applies no logit_scale: 1.0 keeps the text LLM and the VLM's LLM the same function.
+        logit_scale=1.0,
+        tie_word_embeddings=True,
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=eot,
+    )
+    model = Cohere2ForCausalLM(text_config)
+    model.generation_config.eos_token_id = eot
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    model.generation_config.bos_token_id = tokenizer.bos_token_id
+    return model
+
+
+def encode_sample(tokenizer, sample: TextSample) -> tuple[list[int], list[int]]:
+    """(prompt ids, answer ids) in the Cohere chat format; the answer ends with the end-of-turn token."""
+    messages = [{"role": "user", "content": sample.prompt}]
+    prompt = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True, return_dict=False)
+    end = tokenizer.convert_tokens_to_ids(END_OF_TURN)
+    answer = [*tokenizer(sample.answer, add_special_tokens=False).input_ids, end]
+    return list(prompt), answer
+
+
+def encode_dialogue(tokenizer, dialogue: TextDialogue) -> tuple[list[int], list[int]]:
+    """(ids, assistant mask) of a whole dialogue through the chat template's generation marks."""
+    out = tokenizer.apply_chat_template(
+        dialogue.messages(), tokenize=True, return_dict=True, return_assistant_tokens_mask=True
+    )
+    return list(out["input_ids"]), list(out["assistant_masks"])
+
+
+def _batch(rows: list[tuple[list[int], list[int]]], pad: int, prompt_weight: float):
+    length = max(len(ids) for ids, _ in rows)
+    ids = torch.full((len(rows), length), pad, dtype=torch.long)
+    weights = torch.zeros((len(rows), length))
+    mask = torch.zeros((len(rows), length), dtype=torch.long)
+    for row, (seq, answer_mask) in enumerate(rows):
+        ids[row, : len(seq)] = torch.tensor(seq)
+        mask[row, : len(seq)] = 1
+        w = torch.tensor(answer_mask, dtype=torch.float)
+        # Answers weigh 1; the rest of the dialogue a little, so the LM still learns the languages' text.
+        weights[row, : len(seq)] = torch.where(w > 0, 1.0, prompt_weight)
+        weights[row, 0] = 0.0  # BOS is never predicted
+    return ids, mask, weights
+
+
+def _loss(model, ids: torch.Tensor, mask: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    logits = model(input_ids=ids, attention_mask=mask).logits[:, :-1]
+    targets, w = ids[:, 1:], weights[:, 1:]
+    losses = torch.nn.functional.cross_entropy(
+        logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), reduction="none"
+    )
+    return (losses * w.reshape(-1)).sum() / w.sum()
+
+
+def eval_samples(config: LLMConfig) -> list[TextSample]:
+    """Held-out questions, the same number in each language."""
+    per_language = max(1, config.eval_size // len(LANGUAGES))
+    out = []
+    for lang in LANGUAGES:
+        task = TextTaskConfig(n=per_language, seed=config.seed, languages=(lang.nllb,))
+        out += [text_sample(task, i, "eval") for i in range(per_language)]
+    return out
+
+
+@torch.no_grad()
+def answer_text_task(
+    model, tokenizer, samples: list[TextSample], batch_size: int = 64, max_new_tokens: int = 12
+) -> list[str]:
+    """Greedy answers of a causal LM (or anything with ``generate``) to text-task samples."""
+    model.eval()
+    answers: list[str] = []
+    side = tokenizer.padding_side
+    tokenizer.padding_side = "left"
+    try:
+        for start in range(0, len(samples), batch_size):
+            chunk = samples[start : start + batch_size]
+            prompts = [encode_sample(tokenizer, s)[0] for s in chunk]
+            width = max(len(p) for p in prompts)
+            ids = torch.tensor([[tokenizer.pad_token_id] * (width - len(p)) + p for p in prompts])
+            mask = (torch.arange(width)[None, :] >= torch.tensor([width - len(p) for p in prompts])[:, None]).long()
+            generated = model.generate(
+                input_ids=ids, attention_mask=mask, max_new_tokens=max_new_tokens, do_sample=False
+            )
+            answers += tokenizer.batch_decode(generated[:, width:], skip_special_tokens=True)
+    finally:
+        tokenizer.padding_side = side
+    model.train()
+    return [a.strip() for a in answers]
+
+
+def pretrain_text_llm(
+    out: str | Path, tokenizer: str | Path, config: LLMConfig | None = None, *, progress: bool = False, **settings: Any
+) -> dict[str, Any]:
+    """Train the tiny text LLM and save it with its tokenizer to ``out``; reused if already there.
+
+    Returns the summary with text-task accuracy on held-out questions (overall, per language, per kind)
+    against chance.
+    """
+    config = config or LLMConfig(**settings)
+    done = cached(out, "text-llm", config)
+    if done is not None and done.get("tokenizer") == _tokenizer_key(tokenizer):
+        return done
+    set_threads(config.threads)
+    seed_everything(config.seed)
+    start, cpu_start = time.perf_counter(), time.process_time()
+    tok = load_world_tokenizer(tokenizer)
+    model = build_llm(config, tok)
+    optimizer = make_optimizer(model, config.lr, config.weight_decay)
+    task = TextTaskConfig(n=config.steps * config.batch_size, seed=config.seed)
+    losses: list[float] = []
+    with progress_bar("pretraining the text LLM", config.steps, enabled=progress) as advance:
+        for step in range(config.steps):
+            set_lr(optimizer, lr_at(step, config.steps, config.lr, config.warmup))
+            rows = [
+                encode_dialogue(tok, text_dialogue(task, step * config.batch_size + j, "train", config.turns))
+                for j in range(config.batch_size)
+            ]
+            loss = _loss(model, *_batch(rows, tok.pad_token_id, config.prompt_weight))
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            losses.append(loss.item())
+            advance(note=f"loss {np.mean(losses[-20:]):.3f}")
+    samples = eval_samples(config)
+    score = score_text_task(samples, answer_text_task(model, tok, samples))
+    summary = {
+        "accuracy": score.accuracy,
+        "chance": score.chance,
+        "by_language": score.by_language,
+        "by_kind": score.by_kind,
+        "eval_questions": score.n,
+        "final_loss": float(np.mean(losses[-20:])),
+        "seconds": round(time.perf_counter() - start, 1),
+        "cpu_seconds": round(time.process_time() - cpu_start, 1),
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "tokenizer": _tokenizer_key(tokenizer),
+    }
+    with building(out, "text-llm", config) as (tmp, finish):
+        model.save_pretrained(tmp, safe_serialization=True)
+        tok.save_pretrained(tmp)
+        return finish(**summary)

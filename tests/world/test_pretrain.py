@@ -1,0 +1,99 @@
+"""Tiny pretrained parts: a tokenizer for every script, and encoder and text-LLM folders that compose into a VLM."""
+
+from __future__ import annotations
+
+import json
+
+from ayavision.languages import LANGUAGES
+from ayavision.model.tokens import END_OF_TURN, IMG_PATCH, TILE_GLOBAL
+from ayavision.world.grammar import render
+from ayavision.world.pretrain.tokenizer import load_world_tokenizer
+from ayavision.world.translate import literal_translate
+
+
+def test_tokenizer_round_trips_text_in_every_script(world_tokenizer):
+    tokenizer = load_world_tokenizer(world_tokenizer)
+    for lang in LANGUAGES:
+        for text in (
+            render("object", {"a": "heart", "c": "purple", "s": "large", "p": "bottom_right"}, lang.nllb),
+            render("ask_sum", {"a": "star", "b": "diamond"}, lang.nllb),
+            literal_translate('The image shows the text "RIVER".', lang.nllb),
+        ):
+            ids = tokenizer(text, add_special_tokens=False).input_ids
+            # The prefix space added to each stretch of text comes back on decoding, and only that.
+            assert tokenizer.decode(ids) == " " + text, (lang.nllb, text)
+            assert tokenizer.unk_token_id not in ids
+    assert tokenizer.decode(tokenizer("⁂ 𝔘 emoji 🙂", add_special_tokens=False).input_ids) == " ⁂ 𝔘 emoji 🙂"
+
+
+def test_tokenizer_has_the_chat_template_and_single_image_tokens(world_tokenizer):
+    tokenizer = load_world_tokenizer(world_tokenizer)
+    for token in (IMG_PATCH, TILE_GLOBAL, "TILE_12", END_OF_TURN):
+        assert len(tokenizer(token, add_special_tokens=False).input_ids) in (1, 2)  # prefix space may stand alone
+        assert token in tokenizer.get_vocab()
+    chat = tokenizer.apply_chat_template(
+        [{"role": "user", "content": "Quelle est la couleur du cercle ?"}, {"role": "assistant", "content": "rouge"}],
+        tokenize=True,
+        return_dict=True,
+        return_assistant_tokens_mask=True,
+    )
+    answer = [i for i, m in zip(chat["input_ids"], chat["assistant_masks"], strict=True) if m]
+    # The answer is the same tokens as the word in a sentence: copying it needs no respelling.
+    in_sentence = tokenizer.tokenize("Couleur du cercle : rouge.")
+    word = tokenizer.convert_ids_to_tokens(answer)[:-1]
+    assert word[0].startswith("Ġ") and any(in_sentence[i : i + len(word)] == word for i in range(len(in_sentence)))
+    assert tokenizer.convert_ids_to_tokens(answer)[-1] == END_OF_TURN
+
+
+def test_parts_are_saved_with_their_scores_against_chance(world_parts):
+    encoder = json.loads((world_parts["encoder"] / "world.json").read_text())
+    assert encoder["chance_top1"] == 1 / 8 and 0 <= encoder["image_to_text_top1"] <= 1
+    llm = json.loads((world_parts["llm"] / "world.json").read_text())
+    assert 0 < llm["chance"] < 0.5 and 0 <= llm["accuracy"] <= 1 and len(llm["by_language"]) == 23
+    assert (world_parts["encoder"] / "model.safetensors").is_file()
+    assert json.loads((world_parts["encoder"] / "config.json").read_text())["model_type"] == "siglip"
+    assert json.loads((world_parts["llm"] / "config.json").read_text())["model_type"] == "cohere2"
+
+
+def test_parts_are_reused_when_their_config_is_unchanged(world_parts):
+    from ayavision.world.pretrain import pretrain_text_llm
+
+    marker = world_parts["llm"] / "world.json"
+    before = marker.stat().st_mtime_ns
+    pretrain_text_llm(
+        world_parts["llm"],
+        world_parts["tokenizer"],
+        steps=2,
+        batch_size=2,
+        eval_size=23,
+        hidden_size=32,
+        intermediate_size=64,
+        layers=2,
+        heads=2,
+        kv_heads=1,
+        max_positions=512,
+    )
+    assert marker.stat().st_mtime_ns == before
+
+
+def test_encoder_and_text_llm_compose_into_a_vlm_that_answers(world_parts):
+    from ayavision.model.compose import compose
+    from ayavision.model.generate import generate
+    from ayavision.model.spec import ConnectorSpec, LLMSpec, ModelSpec, TilingSpec, VisionSpec
+    from ayavision.world.render import render_scene
+    from ayavision.world.scene import sample_scene, seeded_rng
+
+    spec = ModelSpec(
+        vision=VisionSpec(checkpoint=world_parts["encoder"]),
+        llm=LLMSpec(checkpoint=world_parts["llm"]),
+        connector=ConnectorSpec(downsample_factor=2, intermediate_size=64),
+        tiling=TilingSpec(tile_size=64, max_tiles=2),
+    )
+    composed = compose(spec)
+    report = composed.report
+    assert report.loaded.get("vision_tower", 0) > 0 and report.loaded.get("language_model", 0) > 0
+    assert not report.unexpected
+    assert all("multi_modal_projector" in name for name in report.missing), report.missing
+    image = render_scene(sample_scene(seeded_rng(1), "s"))
+    out = generate(composed.model, composed.processor, [image], "What colour is the circle?", max_new_tokens=3)
+    assert out.image_tokens > 0 and len(out.token_ids) <= 3

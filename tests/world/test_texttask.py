@@ -1,0 +1,71 @@
+"""The text-only task: answerable from the text alone, in every language, scored against chance."""
+
+from __future__ import annotations
+
+import pytest
+
+from ayavision.evaluate import load_benchmark, score_academic
+from ayavision.evaluate.answers import read_answers
+from ayavision.world import TextTaskConfig, make_text_task, read_text_task, score_text_task, text_samples
+from ayavision.world.config import ALL_LANGUAGES
+from ayavision.world.grammar import short_answer
+from ayavision.world.oracle import scene_answer
+from ayavision.world.texttask import text_dialogue
+
+
+def test_every_answer_is_written_in_the_prompt_and_follows_from_it():
+    samples = text_samples(TextTaskConfig(n=92, seed=4))
+    assert {s.language for s in samples} <= set(ALL_LANGUAGES) and len({s.language for s in samples}) > 15
+    for sample in samples:
+        assert sample.answer in sample.prompt  # the value is copied from the description
+        language, gold, kind = scene_answer(sample.prompt, [])  # read the text back, answer from it alone
+        assert language == sample.language and short_answer(kind, gold, language) == sample.answer
+
+
+def test_dialogues_ask_several_questions_about_one_description():
+    dialogue = text_dialogue(TextTaskConfig(n=1, seed=1), 0, "train", turns=3)
+    messages = dialogue.messages()
+    assert [m["role"] for m in messages] == ["user", "assistant"] * 3
+    assert (
+        messages[0]["content"].startswith(dialogue.description) and dialogue.description not in messages[2]["content"]
+    )
+
+
+def test_scoring_against_chance():
+    samples = text_samples(TextTaskConfig(n=60, seed=2))
+    perfect = score_text_task(samples, [s.answer.upper() + "." for s in samples])  # case and punctuation ignored
+    assert perfect.accuracy == 1.0
+    wrong = score_text_task(samples, {s.id: "?" for s in samples})
+    assert wrong.accuracy == 0.0 and 0.1 < wrong.chance < 0.35
+    assert set(perfect.by_kind) == {"colour", "size", "position"}
+    with pytest.raises(ValueError, match="prediction"):
+        score_text_task(samples, ["x"])
+
+
+def test_text_task_is_a_world_text_benchmark(tmp_path):
+    make_text_task(tmp_path / "t", n=30, seed=5)
+    samples = read_text_task(tmp_path / "t")
+    loaded = load_benchmark("world-text", tmp_path / "t" / "data.jsonl")
+    assert len(loaded.items) == 30 and not loaded.bench.has_images
+    answers = tmp_path / "answers.jsonl"
+    lines = [
+        {
+            "id": item.id,
+            "bench": "world-text",
+            "language": item.language,
+            "prompt": item.prompt,
+            "answer": sample.answer if i % 2 else "nope",
+            "finish_reason": "stop",
+            "prompt_tokens": 1,
+            "completion_tokens": 1,
+            "model": {"name": "m"},
+            "generation": {},
+            "data": None,
+        }
+        for i, (item, sample) in enumerate(zip(loaded.items, samples, strict=True))
+    ]
+    import json
+
+    answers.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    scores = score_academic(loaded.items, read_answers(answers))
+    assert scores["overall"]["accuracy"] == 0.5
