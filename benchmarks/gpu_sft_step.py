@@ -43,8 +43,9 @@ def packed_row(config, seq_len: int, tiles_per_sample: int, generator: torch.Gen
         length = image_tokens + prompt + answer
         if len(ids) + length > seq_len:
             break
-        sample = [config.image_token_index] * image_tokens + torch.randint(10, vocab - 10, (prompt + answer,),
-                                                                            generator=generator).tolist()
+        sample = [config.image_token_index] * image_tokens + torch.randint(
+            10, vocab - 10, (prompt + answer,), generator=generator
+        ).tolist()
         target = [IGNORE] * (image_tokens + prompt - 1) + sample[image_tokens + prompt :] + [IGNORE]
         ids += sample
         targets += target
@@ -111,9 +112,13 @@ def main() -> None:
     seconds = sum(timings[timed])
     tokens_per_s = args.seq_len * len(timings[timed]) / seconds
     result = {
-        "shape": args.shape, "device": torch.cuda.get_device_name() if args.device == "cuda" else args.device,
-        "parameters": sum(p.numel() for p in model.parameters()), "trainable": sum(p.numel() for p in trainable),
-        "seq_len": args.seq_len, "steps_timed": len(timings[timed]), "build_s": round(build_s, 1),
+        "shape": args.shape,
+        "device": torch.cuda.get_device_name() if args.device == "cuda" else args.device,
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "trainable": sum(p.numel() for p in trainable),
+        "seq_len": args.seq_len,
+        "steps_timed": len(timings[timed]),
+        "build_s": round(build_s, 1),
         "tokens_per_s": round(tokens_per_s, 1),
         "supervised_tokens_per_s": round(sum(tokens[timed]) / seconds, 1),
         "mfu": round(tokens_per_s * token_flops / (args.peak_tflops * 1e12), 4) if args.peak_tflops else None,

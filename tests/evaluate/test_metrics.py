@@ -164,3 +164,22 @@ def test_cli_score_on_a_small_maxm_file(tmp_path: Path) -> None:
     pairwise = answers_file(tmp_path / "p.jsonl", {"eng_Latn/0": "x"}, data=str(data))
     refused = CliRunner().invoke(app, ["eval", "score", "--answers", str(pairwise), "--out", str(tmp_path / "o3")])
     assert refused.exit_code == 1 and "aya-vision-bench is judged pairwise, not scored" in refused.output
+
+
+def test_a_registered_metric_scores_items_that_name_it(tmp_path):
+    from ayavision.evaluate.metrics import METRICS, register_metric
+
+    @register_metric("test-shouted")
+    def shouted(prediction: str, item: BenchItem) -> bool:
+        return prediction == item.answers[0].upper()
+
+    try:
+        item = BenchItem(
+            id="x/1", bench="b", language="eng_Latn", prompt="p", question="p", metric="test-shouted", answers=("red",)
+        )
+        assert score_item(item, "RED").correct and not score_item(item, "red").correct
+        assert score_item(item, "RED").how == "test-shouted"
+        with pytest.raises(ValueError, match="built-in"):
+            register_metric("exact")
+    finally:
+        METRICS.pop("test-shouted")

@@ -69,3 +69,39 @@ def test_text_task_is_a_world_text_benchmark(tmp_path):
     answers.write_text("".join(json.dumps(line) + "\n" for line in lines))
     scores = score_academic(loaded.items, read_answers(answers))
     assert scores["overall"]["accuracy"] == 0.5
+
+
+def test_an_answer_counts_when_its_first_sentence_is_right_and_not_when_it_hedges():
+    sample = next(s for s in text_samples(TextTaskConfig(n=40, seed=3, languages=("fra_Latn",))) if s.kind == "colour")
+    rival = next(c for c in ("rouge", "vert", "bleu") if c != sample.answer)
+    score = score_text_task(
+        [sample] * 4,
+        [
+            f"{sample.answer}. Et la taille est grande.",  # right first, more after: right
+            f"{sample.answer}\nQuelle est la taille ?",  # right on the first line: right
+            f"{rival}. Ou peut-être {sample.answer}.",  # wrong first: wrong
+            f"C'est {rival} ou {sample.answer}",  # two colours, no commitment: wrong
+        ],
+    )
+    assert score.accuracy == 0.5
+
+
+def test_guess_accuracy_averages_the_odds_of_each_questions_kind():
+    from ayavision.data import ConversationRecord, text_part
+    from ayavision.world.measure import guess_accuracy
+
+    def asked(question: str, i: int) -> ConversationRecord:
+        return ConversationRecord(
+            id=f"q{i}",
+            messages=[
+                {"role": "user", "content": [text_part(question)]},
+                {"role": "assistant", "content": [text_part("x")]},
+            ],
+            language="eng_Latn",
+            task="vqa",
+            source="test",
+            bucket="original",
+        )
+
+    records = [asked("Is there a circle in the image?", 0), asked("What size is the star?", 1)]
+    assert guess_accuracy(records) == pytest.approx((1 / 2 + 1 / 3) / 2)

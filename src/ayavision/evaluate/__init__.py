@@ -28,7 +28,7 @@ from ayavision.evaluate.choices import extract_choice, format_choice_prompt
 from ayavision.evaluate.generate import GenerateSummary, GenerationIncomplete, generate_answers
 from ayavision.evaluate.items import BenchItem, ImageRef
 from ayavision.evaluate.judge import JudgeIncomplete, judge_pairs
-from ayavision.evaluate.metrics import contains_answer, exact_match, score_academic, score_item
+from ayavision.evaluate.metrics import contains_answer, exact_match, register_metric, score_academic, score_item
 from ayavision.evaluate.normalize import normalize_answer
 from ayavision.evaluate.report import write_report
 from ayavision.evaluate.settings import GenerationSettings, JudgeSettings, ScoreSettings, load_settings
@@ -68,6 +68,7 @@ __all__ = [
     "normalize_answer",
     "parse_verdict",
     "read_answers",
+    "register_metric",
     "score_academic",
     "score_item",
     "summarise",

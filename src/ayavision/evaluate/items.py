@@ -11,7 +11,8 @@ from PIL import Image
 
 from ayavision.data.images import DEFAULT_MAX_PIXELS, open_image
 
-Metric = Literal["choice", "exact", "contains"]
+# The built-in metrics; plug-ins add their own with ``register_metric`` (ayavision.evaluate.metrics).
+Metric = Literal["choice", "exact", "contains"] | str
 
 
 @dataclass(frozen=True)

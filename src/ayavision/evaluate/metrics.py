@@ -6,6 +6,7 @@
   is counted per language in the scores.
 - ``exact`` (MaXM): ``normalize_answer(prediction)`` equals the normalised form of one of the gold answers.
 - ``contains`` (MTVQA, xMMMU's open questions): a normalised gold answer occurs in the normalised prediction.
+- any metric a plug-in registered with ``register_metric`` (e.g. the shapes world's ``world-answer``).
 
 ``score_academic`` writes ``scores.json`` (``kind: "academic"``, per-language ``n``, ``correct``,
 ``accuracy``, ``unparsed``, ``randomised``; the micro and macro averages) and ``scored.jsonl`` (one line per
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,6 +52,22 @@ def contains_answer(prediction: str, answers: tuple[str, ...] | list[str]) -> bo
     return any(gold in pred for gold in (normalize_answer(answer) for answer in answers) if gold)
 
 
+# Metrics plug-ins register: name -> is this prediction right for this item?
+MetricFunction = Callable[[str, BenchItem], bool]
+METRICS: dict[str, MetricFunction] = {}
+
+
+def register_metric(name: str) -> Callable[[MetricFunction], MetricFunction]:
+    if name in ("choice", "exact", "contains"):
+        raise ValueError(f"{name!r} is a built-in metric")
+
+    def decorate(function: MetricFunction) -> MetricFunction:
+        METRICS[name] = function
+        return function
+
+    return decorate
+
+
 def _seeded_option(item_id: str, options: int, seed: int) -> int:
     # Seeded by the item, not by a shared stream: the draw does not depend on which other items were scored.
     digest = int.from_bytes(hashlib.sha256(item_id.encode("utf-8")).digest()[:8], "big")
@@ -71,6 +89,8 @@ def score_item(item: BenchItem, prediction: str, settings: ScoreSettings | None 
         return ItemScore(exact_match(prediction, item.answers), "exact")
     if item.metric == "contains":
         return ItemScore(contains_answer(prediction, item.answers), "contains")
+    if item.metric in METRICS:
+        return ItemScore(METRICS[item.metric](prediction, item), item.metric)
     raise ValueError(f"item {item.id} of {item.bench} has no academic metric (is it a pairwise benchmark?)")
 
 

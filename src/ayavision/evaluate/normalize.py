@@ -87,3 +87,15 @@ def normalize_answer(text: str) -> str:
 def ascii_digits(text: str) -> str:
     """Map the decimal digits of every script to ASCII and leave everything else alone."""
     return "".join(str(unicodedata.decimal(c)) if unicodedata.category(c) == "Nd" else c for c in text)
+
+
+# A sentence ends at . ? ! ؟ । before white space, or at a full-width 。？！ (no space follows in CJK).
+_FIRST_SENTENCE = re.compile(r"^.*?(?:[.?!؟।](?=\s|$)|[。？！])|^[^\n]*", re.DOTALL)
+
+
+def first_sentence(text: str) -> str:
+    """The first sentence of an answer (or its first line): what a model tuned for long answers says first."""
+    text = text.strip()
+    found = _FIRST_SENTENCE.match(text)
+    head = found.group(0) if found else text
+    return head.split("\n")[0].strip()

@@ -103,14 +103,18 @@ class RecipeError(ValueError):
     """A recipe that cannot be read or does not validate; the message names the file and field."""
 
 
-# Data sources registered by plug-ins: name -> function(options, out_folder, seed) -> summary dict.
+# Data sources registered by plug-ins: name -> function(options, out_folder) -> summary dict, and the typed
+# model of their options (checked when the recipe loads, so a dry run catches a bad option).
 DataSource = Callable[[dict[str, Any], Path], dict[str, Any]]
 DATA_SOURCES: dict[str, DataSource] = {}
+DATA_SOURCE_OPTIONS: dict[str, type[BaseModel]] = {}
 
 
-def register_data_source(name: str) -> Callable[[DataSource], DataSource]:
+def register_data_source(name: str, options: type[BaseModel] | None = None) -> Callable[[DataSource], DataSource]:
     def decorate(function: DataSource) -> DataSource:
         DATA_SOURCES[name] = function
+        if options is not None:
+            DATA_SOURCE_OPTIONS[name] = options
         return function
 
     return decorate
@@ -142,6 +146,12 @@ def load_recipe(path: str | Path, run_dir: str | Path | None = None) -> tuple[Re
     if recipe.data.source is not None and recipe.data.source not in DATA_SOURCES:
         known = ", ".join(sorted(DATA_SOURCES)) or "none (add a plug-in under 'plugins')"
         raise RecipeError(f"{path}: data.source {recipe.data.source!r} is not registered; known: {known}")
+    options = DATA_SOURCE_OPTIONS.get(recipe.data.source or "")
+    if options is not None:
+        try:
+            options.model_validate(recipe.data.options)
+        except ValidationError as err:
+            raise RecipeError(f"{path}: data.options: {format_validation_error(err)}") from None
     return _resolve_paths(recipe, base), run
 
 

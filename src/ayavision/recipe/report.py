@@ -153,13 +153,44 @@ def _sweep_section(recipe: RecipeConfig, run: Path, out: Path, headline: dict[st
             "unmerged": dict(points).get(1.0),
             "merged": dict(points).get(recipe.merge.alpha),
         }
+    axis.axvline(recipe.merge.alpha, color="#bbb", linestyle=":", label=f"shipped merge (alpha {recipe.merge.alpha})")
     axis.set_xlabel("alpha")
     axis.set_ylabel("accuracy")
     axis.legend(fontsize=7)
     figure.tight_layout()
     figure.savefig(out / "sweep.png", dpi=110)
     plt.close(figure)
-    return [*lines, "", "![alpha sweep](sweep.png)", ""]
+    findings = [_finding(bench, headline[bench], recipe.merge.alpha) for bench in academic]
+    return [*lines, "", "![alpha sweep](sweep.png)", "", "What the sweep shows:", "", *findings, ""]
+
+
+def _finding(bench: str, scores: dict[str, float | None], alpha: float) -> str:
+    """One sentence per benchmark, worded from the numbers against the paper's expected direction."""
+    text_llm, unmerged, merged = scores["text_llm"], scores["unmerged"], scores["merged"]
+    if unmerged is None or merged is None:
+        return f"- {bench}: the sweep lacks the unmerged model or the alpha-{alpha} merge."
+    if text_llm is not None:  # a text-only benchmark: forgetting, then recovery by merging
+        lost = text_llm - unmerged
+        if lost <= 0:
+            return (
+                f"- {bench} (text only): multimodal training did not lower the text LLM's accuracy "
+                f"({text_llm:.3f} -> {unmerged:.3f}), so there was nothing for merging to win back; the paper's "
+                "forgetting did not appear in this run."
+            )
+        regained = (merged - unmerged) / lost
+        return (
+            f"- {bench} (text only): multimodal training lowered accuracy from {text_llm:.3f} (text LLM) to "
+            f"{unmerged:.3f} (unmerged VLM); the alpha-{alpha} merge scores {merged:.3f}, winning back "
+            f"{regained:.0%} of the loss (the paper's direction: SFT erodes text skills, merging recovers them)."
+        )
+    change = merged - unmerged
+    kept = merged / unmerged if unmerged else float("nan")
+    verdict = (
+        "close to it, as the paper found"
+        if abs(change) <= 0.02 or kept >= 0.9
+        else f"{kept:.0%} of it: unlike the paper, merging cost multimodal accuracy here"
+    )
+    return f"- {bench}: the alpha-{alpha} merge scores {merged:.3f} against {unmerged:.3f} unmerged, {verdict}."
 
 
 def _winrate_section(run: Path, out: Path, headline: dict[str, Any]) -> list[str]:
@@ -190,30 +221,44 @@ def _winrate_section(run: Path, out: Path, headline: dict[str, Any]) -> list[str
     return lines
 
 
-def _samples_section(recipe: RecipeConfig, run: Path, per_language: int = 1, languages: int = 6) -> list[str]:
+def _samples_section(recipe: RecipeConfig, run: Path, per_bench: int = 4) -> list[str]:
+    """A few answers of the shipped merge per benchmark, each in another language, beside the reference."""
+    from ayavision.evaluate import load_benchmark
     from ayavision.merge import alpha_folder_name
 
     merged = alpha_folder_name(recipe.merge.alpha)
-    rows, seen = [], {}
-    for answers in sorted((run / "evaluate").glob(f"*/{merged}/answers.jsonl")):
-        for record in _read_jsonl(answers):
-            language = record["language"]
-            if seen.get(language, 0) >= per_language or (language not in seen and len(seen) >= languages):
+    rows = []
+    for bench in recipe.evaluate.benches:
+        answers = _read_jsonl(run / "evaluate" / bench.name / merged / "answers.jsonl")
+        if not answers or any(row.startswith(f"| {bench.name} |") for row in rows):
+            continue
+        references = {item.id: item.reference for item in load_benchmark(bench.name, bench.path).items}
+        languages: set[str] = set()
+        for record in answers:
+            if record["language"] in languages:
                 continue
-            seen[language] = seen.get(language, 0) + 1
-            prompt = record["prompt"].replace("|", "/").replace("\n", " ")[:80]
-            answer = record["answer"].replace("|", "/").replace("\n", " ")[:80]
-            rows.append(f"| {record['bench']} | {language} | {prompt} | {answer} |")
+            languages.add(record["language"])
+            # The question is the prompt's last line (a text-task prompt starts with the written scene).
+            question = record["prompt"].strip().splitlines()[-1]
+            cells = [bench.name, record["language"], question, references.get(record["id"]) or "", record["answer"]]
+            rows.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+            if len(languages) >= per_bench:
+                break
     if not rows:
         return []
     return [
-        "## Sample generations (merged model)",
+        f"## Sample generations ({merged})",
         "",
-        "| benchmark | language | prompt | answer |",
-        "|---|---|---|---|",
+        "| benchmark | language | question | reference | answer |",
+        "|---|---|---|---|---|",
         *rows,
         "",
     ]
+
+
+def _cell(text: str, width: int = 90) -> str:
+    text = text.replace("|", "/").replace("\n", " ").strip()
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _html(markdown: str, folder: Path, title: str) -> str:

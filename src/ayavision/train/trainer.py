@@ -151,6 +151,11 @@ class StageRun:
         lora = self.stage.lora is not None
         weights = checkpoint / "model" if checkpoint is not None and not lora else self.init_dir
         model = AutoModelForImageTextToText.from_pretrained(weights, dtype=torch.float32)
+        if self.stage.packing and model.config.get_text_config()._attn_implementation == "sdpa":
+            # Packed rows: causal SDPA per sample instead of a block-diagonal mask (see train/attention.py).
+            from ayavision.train.attention import PACKED_SDPA
+
+            model.set_attn_implementation({"text_config": PACKED_SDPA})
         if lora:
             model = apply_lora(model, self.stage)
             if checkpoint is not None:

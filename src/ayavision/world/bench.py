@@ -1,4 +1,4 @@
-"""The world's benchmarks for ``ayavision.evaluate``: ``world-vqa`` (images) and ``world-text``, exact match.
+"""The world's benchmarks for ``ayavision.evaluate``: ``world-vqa`` (images) and ``world-text``, and their metric.
 
 Both read shapes-world datasets in the conversation format (``make_world_dataset``, ``make_text_task``):
 the user turn is the prompt, the assistant turn the gold answer. Registered on ``import ayavision.world``.
@@ -9,6 +9,7 @@ from __future__ import annotations
 from ayavision.evaluate.benchmarks import BENCHMARKS, Benchmark, register_benchmark
 from ayavision.evaluate.fields import RowFields
 from ayavision.evaluate.items import BenchItem
+from ayavision.evaluate.metrics import METRICS, register_metric
 from ayavision.languages import Language
 
 
@@ -27,8 +28,18 @@ def _text_of(fields: RowFields, role: str) -> str:
     raise fields.error("messages", f"no {role} text")
 
 
+WORLD_METRIC = "world-answer"
+
+
+def world_answer(prediction: str, item: BenchItem) -> bool:
+    """The world's answer rule: the gold short answer, in full or as the first sentence says it."""
+    from ayavision.world.oracle import answers_right
+
+    return answers_right(prediction, item.answers[0], item.question, item.language)
+
+
 def parse_world_record(fields: RowFields, lang: Language, bench: str) -> list[BenchItem]:
-    """One item per record: exact match of the short answer (free-form answers are judged pairwise)."""
+    """One item per record, scored by ``world-answer`` (free-form answers are judged pairwise)."""
     prompt = _text_of(fields, "user")
     answer = _text_of(fields, "assistant")
     images = fields.images("images", required=False)
@@ -43,7 +54,7 @@ def parse_world_record(fields: RowFields, lang: Language, bench: str) -> list[Be
             images=images,
             reference=answer,
             category=task,
-            metric="exact",
+            metric=WORLD_METRIC,
             answers=(answer,),
             where=fields.row.where,
         )
@@ -73,6 +84,8 @@ WORLD_BENCHMARKS = (
 
 
 def register_world_benchmarks() -> None:
+    if METRICS.get(WORLD_METRIC) is not world_answer:
+        register_metric(WORLD_METRIC)(world_answer)
     for bench in WORLD_BENCHMARKS:
         if BENCHMARKS.get(bench.name) != bench:
             register_benchmark(bench)

@@ -91,3 +91,21 @@ def translation_quality(rephrased: str | Path | Iterable[ConversationRecord]) ->
         "chrf_rephrased": corpus_chrf(everything["rephrased"]) if everything["rephrased"] else None,
         "by_language": by_language,
     }
+
+
+def guess_accuracy(dataset: str | Path | Iterable[ConversationRecord]) -> float:
+    """Expected accuracy of a uniform guess among the answers each question's kind allows (yes/no: 1/2, counts
+    0-5: 1/6, colours: 1/6, ...): the floor a model must beat to show it reads the images."""
+    from ayavision.world.frames import FRAMES
+    from ayavision.world.oracle import read_text
+    from ayavision.world.texttask import _CHOICES
+
+    choices = {"yesno": 2, "number": 6, **_CHOICES}
+    odds = []
+    for record in _records(dataset):
+        read = read_text(record.user_prompt_text(), [record.language])
+        asked = read.question() if read else None
+        kind = FRAMES[asked.frame].answer if asked is not None and asked.frame else None
+        if kind in choices:
+            odds.append(1 / choices[kind])
+    return sum(odds) / len(odds) if odds else 0.0

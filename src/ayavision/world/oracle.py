@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ayavision.evaluate.normalize import normalize_answer
+from ayavision.evaluate.normalize import first_sentence, normalize_answer
 from ayavision.languages import LANGUAGES
 from ayavision.world.frames import FRAMES
 from ayavision.world.grammar import Parsed, parse, short_answer
@@ -92,6 +92,20 @@ def matches(answer: str, gold: str, kind: str | None = None, language: str | Non
         return False
     rivals = [v for v in answer_kind_values(kind, language) if v and v != want and v not in want]
     return not any(rival in said for rival in rivals)
+
+
+def answers_right(prediction: str, gold: str, question: str, language: str | None = None) -> bool:
+    """Does the prediction answer the question with the gold short answer — in full, or in its first sentence?
+
+    The first sentence counts on its own because a model tuned for long answers (a VLM after SFT) may add more
+    after a right answer; what is scored is whether it answers right first, not its length. ``matches`` decides
+    (the judge's rule): the gold answer exactly, or as the only value of the asked kind that is mentioned.
+    """
+    read = read_text(question, [language] if language else None)
+    asked = read.question() if read else None
+    kind = FRAMES[asked.frame].answer if asked is not None and asked.frame else None
+    language = language or (read.language if read else None)
+    return any(matches(text, gold, kind, language) for text in {prediction.strip(), first_sentence(prediction)})
 
 
 @dataclass(frozen=True)

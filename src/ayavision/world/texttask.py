@@ -7,7 +7,6 @@ number) in the question's language, compared after ``normalize_answer``.
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -15,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from ayavision.data import ConversationRecord, read_records, text_part, write_jsonl
-from ayavision.evaluate.normalize import normalize_answer
 from ayavision.languages import get_language
 from ayavision.world.cache import building, cached
 from ayavision.world.config import TextTaskConfig
@@ -198,21 +196,11 @@ class TaskScore:
         }
 
 
-# A sentence ends at . ? ! ؟ । before white space, or at a full-width 。？！ (no space follows in CJK).
-_FIRST_SENTENCE = re.compile(r"^.*?(?:[.?!؟।](?=\s|$)|[。？！])|^[^\n]*", re.DOTALL)
+def is_correct(prediction: str, sample: TextSample) -> bool:
+    """The world's answer rule (``oracle.answers_right``): the gold answer, in full or in the first sentence."""
+    from ayavision.world.oracle import answers_right  # the oracle reads texts with the world's grammar
 
-
-def is_correct(prediction: str, gold: str) -> bool:
-    """Exact match after ``normalize_answer``, of the whole prediction or of its first sentence.
-
-    The first sentence counts on its own because a model tuned for long answers (a VLM after SFT) may add
-    more after a right answer; what is scored is whether it answers right first, not its length.
-    """
-    want = normalize_answer(gold)
-    prediction = prediction.strip()
-    first = _FIRST_SENTENCE.match(prediction)
-    candidates = {prediction, prediction.split("\n")[0], first.group(0) if first else prediction}
-    return any(normalize_answer(c) == want for c in candidates)
+    return answers_right(prediction, sample.answer, sample.prompt, sample.language)
 
 
 def score_text_task(samples: Sequence[TextSample], predictions: Sequence[str] | dict[str, str]) -> TaskScore:
@@ -236,7 +224,7 @@ def score_text_task(samples: Sequence[TextSample], predictions: Sequence[str] | 
     kinds: dict[str, list[bool]] = defaultdict(list)
     total = []
     for sample, pred in zip(samples, preds, strict=True):
-        ok = is_correct(pred, sample.answer)
+        ok = is_correct(pred, sample)
         right[sample.language].append(ok)
         kinds[sample.kind].append(ok)
         total.append(ok)

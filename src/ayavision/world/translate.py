@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections import Counter
 from functools import cache
+
+from sacrebleu.metrics import CHRF
 
 from ayavision.world.grammar import capitalise, parse, render
 from ayavision.world.lexicon import load_lexicon
@@ -79,41 +80,14 @@ def natural_translate(text: str, language: str, source: str = ENGLISH) -> tuple[
     return "\n".join(lines), natural, glossed
 
 
-def _char_ngrams(text: str, n: int) -> Counter[str]:
-    chars = "".join(text.split())  # chrF ignores white space, as sacrebleu does
-    return Counter(chars[i : i + n] for i in range(len(chars) - n + 1))
+def chrf(hypothesis: str, reference: str) -> float:
+    """Sentence chrF (Popović 2015), 0..100, as sacrebleu computes it."""
+    return CHRF().sentence_score(hypothesis, [reference]).score
 
 
-def chrf(hypothesis: str, reference: str, order: int = 6, beta: float = 2.0) -> float:
-    """Character n-gram F-score (chrF, Popović 2015) of one sentence pair, 0..100."""
-    precisions, recalls = [], []
-    for n in range(1, order + 1):
-        hyp, ref = _char_ngrams(hypothesis, n), _char_ngrams(reference, n)
-        if not hyp or not ref:
-            continue
-        overlap = sum((hyp & ref).values())
-        precisions.append(overlap / sum(hyp.values()))
-        recalls.append(overlap / sum(ref.values()))
-    if not precisions:
-        return 100.0 if hypothesis.strip() == reference.strip() else 0.0
-    p, r = sum(precisions) / len(precisions), sum(recalls) / len(recalls)
-    if p == 0 and r == 0:
+def corpus_chrf(pairs: list[tuple[str, str]]) -> float:
+    """Corpus chrF over (hypothesis, reference) pairs: n-gram statistics summed first (sacrebleu)."""
+    if not pairs:
         return 0.0
-    return 100 * (1 + beta**2) * p * r / (beta**2 * p + r)
-
-
-def corpus_chrf(pairs: list[tuple[str, str]], order: int = 6, beta: float = 2.0) -> float:
-    """chrF over many (hypothesis, reference) pairs: n-gram statistics summed first, as sacrebleu does."""
-    totals = [[0, 0, 0] for _ in range(order)]  # overlap, hypothesis n-grams, reference n-grams
-    for hypothesis, reference in pairs:
-        for n in range(1, order + 1):
-            hyp, ref = _char_ngrams(hypothesis, n), _char_ngrams(reference, n)
-            totals[n - 1][0] += sum((hyp & ref).values())
-            totals[n - 1][1] += sum(hyp.values())
-            totals[n - 1][2] += sum(ref.values())
-    precisions = [o / h for o, h, r in totals if h and r]
-    recalls = [o / r for o, h, r in totals if h and r]
-    if not precisions:
-        return 0.0
-    p, r = sum(precisions) / len(precisions), sum(recalls) / len(recalls)
-    return 0.0 if p == 0 and r == 0 else 100 * (1 + beta**2) * p * r / (beta**2 * p + r)
+    hypotheses, references = zip(*pairs, strict=True)
+    return CHRF().corpus_score(list(hypotheses), [list(references)]).score

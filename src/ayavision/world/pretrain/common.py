@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import math
+import queue
 import random
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 import torch
@@ -40,3 +44,37 @@ def make_optimizer(model: torch.nn.Module, lr: float, weight_decay: float) -> to
 def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
     for group in optimizer.param_groups:
         group["lr"] = lr
+
+
+def prefetch(make: Callable[[int], Any], count: int, depth: int = 4) -> Iterator[Any]:
+    """``make(0) .. make(count - 1)`` computed in a background thread, ``depth`` ahead.
+
+    Building a batch is Python work; torch releases the GIL while it computes, so the two overlap.
+    """
+    items: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            for index in range(count):
+                if stop.is_set():
+                    return
+                items.put((None, make(index)))
+        except BaseException as err:  # handed to the consumer, who raises it
+            items.put((err, None))
+
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    try:
+        for _ in range(count):
+            err, item = items.get()
+            if err is not None:
+                raise err
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():
+            try:
+                items.get_nowait()
+            except queue.Empty:
+                thread.join(timeout=0.05)

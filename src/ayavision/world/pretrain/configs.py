@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
-from ayavision.world.config import Strict
+from ayavision.world.config import ALL_LANGUAGES, Strict, TextTaskConfig
 
 
 class TokenizerConfig(Strict):
@@ -46,13 +48,33 @@ class LLMConfig(Strict):
     heads: int = 4
     kv_heads: int = 2
     max_positions: int = 2048
-    steps: int = Field(600, ge=1)
+    steps: int = Field(250, ge=1)
     batch_size: int = Field(32, ge=1)
     lr: float = 3e-3
     warmup: int = 40
     weight_decay: float = 0.05
     prompt_weight: float = Field(0.05, ge=0, le=1, description="loss weight of prompt tokens (answer tokens: 1)")
-    turns: int = Field(3, ge=1, le=8, description="questions per training dialogue (evaluation asks one)")
+    # Eight questions per dialogue: the answers are what it learns from, so more of them per token of text.
+    turns: int = Field(8, ge=1, le=8, description="questions per training dialogue (evaluation asks one)")
     eval_size: int = Field(460, ge=1, description="held-out text-task questions (20 per language by default)")
+    # The shape of the text task it learns (and is evaluated on): see TextTaskConfig. Measured on 2 cores
+    # (docs/world.md): one object, colour and size questions is learnt in 250 steps; with two objects to tell
+    # apart, or multi-word answers (position), a model this small needs several times longer.
+    min_objects: int = Field(1, ge=1, le=6)
+    max_objects: int = Field(1, ge=1, le=6)
+    questions: tuple[str, ...] = ("ask_colour", "ask_size")
+    answer_style: Literal["word", "sentence"] = "word"
     seed: int = 0
     threads: int = Field(0, ge=0, description="torch CPU threads (0: leave torch's default)")
+
+    def task(self, n: int, seed: int | None = None, languages: tuple[str, ...] = ALL_LANGUAGES) -> TextTaskConfig:
+        """The text task this LLM learns, ``n`` samples of it (another ``seed`` for held-out sets)."""
+        return TextTaskConfig(
+            n=n,
+            seed=self.seed if seed is None else seed,
+            languages=languages,
+            min_objects=self.min_objects,
+            max_objects=self.max_objects,
+            questions=self.questions,
+            answer_style=self.answer_style,
+        )

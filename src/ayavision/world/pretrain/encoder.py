@@ -80,8 +80,9 @@ def build_siglip(config: EncoderConfig, vocab_size: int, pad_id: int):
         "num_attention_heads": config.heads,
         "max_position_embeddings": config.text_length,
         "pad_token_id": pad_id,
-        "bos_token_id": None,
-        "eos_token_id": None,
+        # Captions carry no bos/eos (see _pairs); the pad id stands in so the config names ids inside the vocabulary.
+        "bos_token_id": pad_id,
+        "eos_token_id": pad_id,
         "projection_size": config.hidden_size,
     }
     vision = {

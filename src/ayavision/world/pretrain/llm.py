@@ -12,8 +12,7 @@ import torch
 from ayavision.languages import LANGUAGES
 from ayavision.model.tokens import END_OF_TURN
 from ayavision.world.cache import building, cached
-from ayavision.world.config import TextTaskConfig
-from ayavision.world.pretrain.common import lr_at, make_optimizer, seed_everything, set_lr, set_threads
+from ayavision.world.pretrain.common import lr_at, make_optimizer, prefetch, seed_everything, set_lr, set_threads
 from ayavision.world.pretrain.configs import LLMConfig
 from ayavision.world.pretrain.encoder import _tokenizer_key
 from ayavision.world.pretrain.tokenizer import load_world_tokenizer
@@ -95,7 +94,7 @@ def eval_samples(config: LLMConfig) -> list[TextSample]:
     per_language = max(1, config.eval_size // len(LANGUAGES))
     out = []
     for lang in LANGUAGES:
-        task = TextTaskConfig(n=per_language, seed=config.seed, languages=(lang.nllb,))
+        task = config.task(per_language, languages=(lang.nllb,))
         out += [text_sample(task, i, "eval") for i in range(per_language)]
     return out
 
@@ -144,16 +143,20 @@ def pretrain_text_llm(
     tok = load_world_tokenizer(tokenizer)
     model = build_llm(config, tok)
     optimizer = make_optimizer(model, config.lr, config.weight_decay)
-    task = TextTaskConfig(n=config.steps * config.batch_size, seed=config.seed)
+    task = config.task(config.steps * config.batch_size)
     losses: list[float] = []
+
+    def make_batch(step: int):
+        rows = [
+            encode_dialogue(tok, text_dialogue(task, step * config.batch_size + j, "train", config.turns))
+            for j in range(config.batch_size)
+        ]
+        return _batch(rows, tok.pad_token_id, config.prompt_weight)
+
     with progress_bar("pretraining the text LLM", config.steps, enabled=progress) as advance:
-        for step in range(config.steps):
+        for step, batch in enumerate(prefetch(make_batch, config.steps)):
             set_lr(optimizer, lr_at(step, config.steps, config.lr, config.warmup))
-            rows = [
-                encode_dialogue(tok, text_dialogue(task, step * config.batch_size + j, "train", config.turns))
-                for j in range(config.batch_size)
-            ]
-            loss = _loss(model, *_batch(rows, tok.pad_token_id, config.prompt_weight))
+            loss = _loss(model, *batch)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

@@ -1,0 +1,143 @@
+"""The shapes world as a recipe plug-in: the ``shapes-world`` data source and the report's ground-truth section.
+
+List ``ayavision.world.recipe`` under a recipe's ``plugins``. The data stage then writes, under ``{run}/data``:
+
+- ``original/``: short English answers, like the datasets the paper started from (the annotation input);
+- ``bench/world-vqa`` and ``bench/world-text``: held-out evaluation sets (images; text only);
+- ``parts/tokenizer``, ``parts/encoder``, ``parts/text-llm``: the tiny pretrained parts the model composes from.
+
+The report section measures what only the world knows: the filter's precision and recall against the teacher's
+injected hallucinations, chrF of translation before and after rephrasing, and the parts' scores against chance.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, ValidationError
+
+from ayavision.recipe.config import RecipeConfig, register_data_source
+from ayavision.recipe.report import register_report_section
+from ayavision.utils.errors import format_validation_error
+from ayavision.world.cache import MARKER
+from ayavision.world.config import DatasetConfig, Strict
+from ayavision.world.pretrain.configs import EncoderConfig, LLMConfig, TokenizerConfig
+
+SOURCE = "shapes-world"
+
+
+class HeldOut(Strict):
+    n: int = Field(ge=1)
+    seed: int = Field(description="use a seed the parts were not trained with")
+
+
+class WorldSourceOptions(Strict):
+    """``data.options`` of a recipe whose ``data.source`` is ``shapes-world``."""
+
+    original: DatasetConfig = Field(description="the short English original data (the annotation input)")
+    vqa_bench: DatasetConfig = Field(description="held-out image questions in every language (short answers)")
+    text_bench: HeldOut = Field(description="held-out questions of the text task the text LLM learnt, all languages")
+    tokenizer: TokenizerConfig = TokenizerConfig()
+    encoder: EncoderConfig = EncoderConfig()
+    text_llm: LLMConfig = LLMConfig()
+    progress: bool = Field(True, description="progress bars while the parts pretrain")
+
+
+@register_data_source(SOURCE, options=WorldSourceOptions)
+def shapes_world_source(options: dict[str, Any], out: Path) -> dict[str, Any]:
+    """Generate the world data and benchmarks and pretrain the tiny parts (each cached by its config)."""
+    from ayavision.world.dataset import make_world_dataset
+    from ayavision.world.pretrain import pretrain_encoder, pretrain_text_llm, pretrain_tokenizer
+    from ayavision.world.texttask import make_text_task
+
+    try:
+        settings = WorldSourceOptions.model_validate(options)
+    except ValidationError as err:
+        raise ValueError(f"data.options: {format_validation_error(err)}") from None
+    parts = out / "parts"
+    original = make_world_dataset(out / "original", settings.original)
+    vqa = make_world_dataset(out / "bench" / "world-vqa", settings.vqa_bench)
+    held_out = settings.text_llm.task(settings.text_bench.n, seed=settings.text_bench.seed)
+    text = make_text_task(out / "bench" / "world-text", held_out)
+    pretrain_tokenizer(parts / "tokenizer", settings.tokenizer)
+    encoder = pretrain_encoder(parts / "encoder", parts / "tokenizer", settings.encoder, progress=settings.progress)
+    llm = pretrain_text_llm(parts / "text-llm", parts / "tokenizer", settings.text_llm, progress=settings.progress)
+    return {
+        "records": original["records"],
+        "bench": {"world-vqa": vqa["records"], "world-text": text["records"]},
+        "encoder_top1": encoder["image_to_text_top1"],
+        "encoder_chance": encoder["chance_top1"],
+        "text_llm_accuracy": llm["accuracy"],
+        "text_llm_chance": llm["chance"],
+    }
+
+
+def _part_summary(folder: Path) -> dict[str, Any] | None:
+    marker = folder / MARKER
+    return json.loads(marker.read_text(encoding="utf-8")) if marker.exists() else None
+
+
+def _fmt(value: float | None) -> str:
+    return "–" if value is None else f"{value:.3f}"
+
+
+@register_report_section(SOURCE)
+def world_report_section(recipe: RecipeConfig, run: Path, out: Path, headline: dict[str, Any]) -> list[str]:
+    """Filter precision/recall, chrF before and after rephrasing, and the parts against chance."""
+    from ayavision.world.measure import filter_quality, guess_accuracy, translation_quality
+
+    if recipe.data.source != SOURCE:
+        return []
+    lines = ["## Measured against the world's ground truth", ""]
+    annotate = run / "annotate"
+    recaptioned, kept = annotate / "recaption" / "data.jsonl", annotate / "filter" / "data.jsonl"
+    if recaptioned.exists() and kept.exists():
+        quality = filter_quality(recaptioned, kept)
+        headline["filter"] = quality
+        lines += [
+            f"- Filter: the teacher corrupted {quality['corrupted']} of {quality['records']} recaptions "
+            f"({quality['injection_rate']:.1%}); the filter dropped {quality['flagged']} and caught "
+            f"{quality['caught']}: precision {_fmt(quality['precision'])}, recall {_fmt(quality['recall'])}.",
+        ]
+    rephrased = annotate / "rephrase" / "data.jsonl"
+    if rephrased.exists():
+        chrf = translation_quality(rephrased)
+        headline["chrf"] = {key: chrf[key] for key in ("texts", "chrf_mt", "chrf_rephrased")}
+        lines += [
+            f"- Translation: chrF against the natural sentences {_fmt(chrf['chrf_mt'])} for the literal machine "
+            f"translation, {_fmt(chrf['chrf_rephrased'])} after rephrasing ({chrf['texts']} texts).",
+            "",
+            "| language | texts | chrF MT | chrF rephrased |",
+            "|---|---|---|---|",
+            *(
+                f"| {lang} | {row['texts']} | {_fmt(row['chrf_mt'])} | {_fmt(row['chrf_rephrased'])} |"
+                for lang, row in chrf["by_language"].items()
+            ),
+            "",
+            "The demo's rephraser is an oracle that writes the natural sentence itself, so its chrF is an upper "
+            "bound; what the table shows is how far literal translation is from natural text in each language.",
+            "",
+        ]
+    vqa = run / "data" / "bench" / "world-vqa" / "data.jsonl"
+    if vqa.exists():
+        chance = guess_accuracy(vqa)
+        headline["world-vqa_chance"] = chance
+        lines.append(
+            f"- world-vqa: a uniform guess among the answers each question allows scores {chance:.3f}; a model "
+            "must beat it to show that it reads the images."
+        )
+    parts = run / "data" / "parts"
+    encoder, llm = _part_summary(parts / "encoder"), _part_summary(parts / "text-llm")
+    if encoder is not None:
+        lines.append(
+            f"- Pretrained encoder: image-to-caption top-1 retrieval {encoder['image_to_text_top1']:.3f} "
+            f"(chance {encoder['chance_top1']:.3f})."
+        )
+    if llm is not None:
+        lines.append(
+            f"- Pretrained text LLM: text-task accuracy {llm['accuracy']:.3f} (chance {llm['chance']:.3f}) "
+            f"on its own held-out questions."
+        )
+    return [*lines, ""]

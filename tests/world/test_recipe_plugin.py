@@ -1,0 +1,29 @@
+"""The world as a recipe plug-in: its data-source options are checked when a recipe loads."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from ayavision.recipe.config import RecipeError, load_recipe
+from ayavision.recipe.run import demo_recipe
+
+
+def test_a_bad_world_option_fails_the_dry_run_naming_the_field(tmp_path):
+    raw = yaml.safe_load(demo_recipe(quick=True).read_text(encoding="utf-8"))
+    raw["data"]["options"]["text_llm"]["stepz"] = 3
+    path = tmp_path / "recipe.yaml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    with pytest.raises(RecipeError, match=r"recipe.yaml: data.options: text_llm.stepz: Extra inputs"):
+        load_recipe(path, tmp_path / "run")
+
+
+def test_the_text_bench_asks_the_task_the_text_llm_learnt(tmp_path):
+    from ayavision.world.recipe import WorldSourceOptions
+
+    raw = yaml.safe_load(demo_recipe(quick=False).read_text(encoding="utf-8"))
+    options = WorldSourceOptions.model_validate(raw["data"]["options"])
+    bench = options.text_llm.task(options.text_bench.n, seed=options.text_bench.seed)
+    assert bench.questions == options.text_llm.questions
+    assert (bench.min_objects, bench.max_objects) == (options.text_llm.min_objects, options.text_llm.max_objects)
+    assert bench.seed != options.text_llm.seed  # held out
