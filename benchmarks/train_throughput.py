@@ -180,9 +180,26 @@ def run_trainer(model_dir: Path, data: Path, work: Path, samples_per_step: int, 
     }
 
 
+def make_data(kind: str, out: Path, samples: int) -> Path:
+    languages = ("eng_Latn", "fra_Latn", "deu_Latn")
+    if kind == "synthetic":
+        return make_dataset(out, samples, languages=languages, long_answers=True)
+    from ayavision.world import make_world_dataset
+
+    make_world_dataset(out, n=samples, seed=0, languages=languages)
+    return out / "data.jsonl"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--samples", type=int, default=160)
+    parser.add_argument(
+        "--data",
+        choices=["synthetic", "world"],
+        default="synthetic",
+        help="synthetic: 1-5 tiles, answers of 1-6 sentences; world: a shapes-world SFT mix (one-word answers, "
+        "captions, detailed descriptions, two-image differences), the length spread of a real mixture",
+    )
     parser.add_argument("--steps", type=int, default=12)
     parser.add_argument("--seq-len", type=int, default=1024)
     args = parser.parse_args()
@@ -193,9 +210,7 @@ def main() -> None:
         composed = compose(BENCH_SPEC)
         params = sum(p.numel() for p in composed.model.parameters())
         save_composed(composed, model_dir, BENCH_SPEC)
-        data = make_dataset(
-            work / "data", args.samples, languages=("eng_Latn", "fra_Latn", "deu_Latn"), long_answers=True
-        )
+        data = make_data(args.data, work / "data", args.samples)
         ours = run_ours(model_dir, data, work, 0, args.steps, args.seq_len)
         per_step = max(1, round(ours["samples_per_step"]))
         baseline = run_trainer(model_dir, data, work, per_step, args.steps)
@@ -203,7 +218,7 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
     ratio = ours["supervised_tokens_per_s"] / baseline["supervised_tokens_per_s"]
     print(
-        f"model: {params / 1e6:.1f}M parameters; {args.steps} steps of ~{per_step} samples; torch "
+        f"model: {params / 1e6:.1f}M parameters; {args.data} data; {args.steps} steps of ~{per_step} samples; torch "
         f"{torch.__version__}; {platform.machine()} x {torch.get_num_threads()} threads"
     )
     print(

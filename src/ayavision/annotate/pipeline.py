@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from ayavision.annotate.config import MetricsConfig, PipelineConfig, RunOptions
@@ -17,6 +16,7 @@ from ayavision.annotate.engine import StepSpec
 from ayavision.annotate.metrics.report import run_metrics
 from ayavision.annotate.runner import StepResult, run_step
 from ayavision.utils.errors import format_validation_error
+from ayavision.utils.yamlfile import read_yaml_mapping
 
 EXAMPLE = """\
 input: data/train.jsonl            # relative paths are relative to this file's folder
@@ -49,16 +49,9 @@ def _resolve(path: Path | None, base: Path) -> Path | None:
 def load_pipeline(path: str | Path) -> PipelineConfig:
     """Read and check a pipeline file; every problem names the file and the field (or line) at fault."""
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{path}: no such pipeline file") from None
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
-        raise ValueError(f"{where}: not valid YAML ({getattr(err, 'problem', err)})") from None
-    if not isinstance(raw, dict):
-        raise ValueError(f"{path}: a pipeline file is a mapping with input, out and steps")
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such pipeline file")
+    raw = read_yaml_mapping(path, ValueError, "pipeline file (input, out and steps)")
     try:
         config = PipelineConfig.model_validate(raw)
     except ValidationError as err:

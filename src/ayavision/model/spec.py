@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ayavision.utils.errors import format_validation_error
+from ayavision.utils.yamlfile import read_yaml_mapping
 
 DType = Literal["float32", "bfloat16", "float16"]
 
@@ -104,14 +104,7 @@ class SpecError(ValueError):
 def load_spec(path: str | Path) -> ModelSpec:
     """Read a YAML (or JSON) model config; relative checkpoint paths are resolved against the file's folder."""
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SpecError(f"{path}: no such file") from None
-    except yaml.YAMLError as err:
-        raise SpecError(f"{path}: not valid YAML: {err}") from None
-    if not isinstance(raw, dict):
-        raise SpecError(f"{path}: expected a mapping at the top level, got {type(raw).__name__}")
+    raw = read_yaml_mapping(path, SpecError, "model config")
     try:
         spec = ModelSpec.model_validate(raw)
     except ValidationError as err:

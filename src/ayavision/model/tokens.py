@@ -95,13 +95,19 @@ def install_chat_template(tokenizer: PreTrainedTokenizerBase) -> tuple[list[str]
     return added, "replaced the tokenizer's chat template, which does not place images, with the Cohere-style one"
 
 
-def train_tiny_tokenizer(vocab_size: int = 1024, corpus: list[str] | None = None) -> PreTrainedTokenizerFast:
-    """A byte-level BPE trained in a second on a small multilingual corpus: any text encodes, nothing is downloaded."""
+def train_tiny_tokenizer(
+    vocab_size: int = 1024, corpus: list[str] | None = None, prefix_space: bool = False
+) -> PreTrainedTokenizerFast:
+    """A byte-level BPE trained in a second on a small multilingual corpus: any text encodes, nothing is downloaded.
+
+    ``prefix_space``: a space is added before every stretch of text between special tokens, so a word right after
+    a chat token is the same token as inside a sentence (decoding gives the space back).
+    """
     if corpus is None:
         text = resources.files("ayavision.model.assets").joinpath("tiny_corpus.txt").read_text(encoding="utf-8")
         corpus = text.splitlines()
     backend = Tokenizer(models.BPE(unk_token=None))
-    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=prefix_space)
     backend.decoder = decoders.ByteLevel()
     specials = [PAD, UNK, BOS, EOS, *CHAT_TOKENS]
     trainer = trainers.BpeTrainer(

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ayavision.annotate.config import BackendSpec, ExecutorConfig, LocalExecutorConfig, PipelineStep
@@ -15,6 +14,7 @@ from ayavision.evaluate.settings import GenerationSettings, JudgeSettings, Score
 from ayavision.model.spec import ModelSpec
 from ayavision.train.config import TrainRecipe
 from ayavision.utils.errors import format_validation_error
+from ayavision.utils.yamlfile import read_yaml_mapping
 
 RUN_PLACEHOLDER = "{run}"
 
@@ -123,13 +123,8 @@ def register_data_source(name: str, options: type[BaseModel] | None = None) -> C
 def load_recipe(path: str | Path, run_dir: str | Path | None = None) -> tuple[RecipeConfig, Path]:
     """Read a recipe; `{run}` in any string becomes the run folder (default: runs/<name>)."""
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise RecipeError(f"{path}: no such recipe file") from None
-    except yaml.YAMLError as err:
-        raise RecipeError(f"{path}: not valid YAML: {err}") from None
-    if not isinstance(raw, dict) or "name" not in raw:
+    raw = read_yaml_mapping(path, RecipeError, "recipe file")
+    if "name" not in raw:
         raise RecipeError(f"{path}: a recipe is a mapping with at least a 'name'")
     base = path.resolve().parent
     run = Path(run_dir).resolve() if run_dir is not None else (Path.cwd() / "runs" / str(raw["name"])).resolve()

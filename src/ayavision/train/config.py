@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ayavision.utils.errors import format_validation_error
+from ayavision.utils.yamlfile import read_yaml_mapping
 
 Part = Literal["vision_tower", "connector", "language_model"]
 # What each named stage trains; the paper's stage 1 trains the connector only, stage 2 connector + LLM.
@@ -107,14 +107,7 @@ class RecipeError(ValueError):
 def load_train_recipe(path: str | Path) -> TrainRecipe:
     """Read the `train:` section of a recipe file (or a file that is only that section)."""
     path = Path(path)
-    try:
-        raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise RecipeError(f"{path}: no such file") from None
-    except yaml.YAMLError as err:
-        raise RecipeError(f"{path}: not valid YAML: {err}") from None
-    if not isinstance(raw, dict):
-        raise RecipeError(f"{path}: expected a mapping at the top level")
+    raw = read_yaml_mapping(path, RecipeError, "recipe file")
     section = raw.get("train", raw)
     try:
         recipe = TrainRecipe.model_validate(section)

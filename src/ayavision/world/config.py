@@ -7,11 +7,11 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ayavision.languages import LANGUAGES, nllb_code
 from ayavision.utils.errors import format_validation_error
+from ayavision.utils.yamlfile import read_yaml_mapping
 from ayavision.world.scene import SceneConfig
 from ayavision.world.tasks import WORLD_TASKS
 
@@ -99,10 +99,7 @@ class ConfigFileError(ValueError):
 def load_config(path: str | Path, model: type[Strict]) -> Strict:
     """A YAML file validated as ``model``; errors name the file and the field."""
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as err:
-        raise ConfigFileError(f"{path}: {err}") from None
+    raw = read_yaml_mapping(path, ConfigFileError, "world config", empty_ok=True)
     try:
         return model.model_validate(raw)
     except ValidationError as err:

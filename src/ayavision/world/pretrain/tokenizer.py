@@ -1,6 +1,6 @@
 """The world's tokenizer: byte-level BPE on its own 23-language corpus (any text still encodes, byte by byte).
 
-Unlike ``ayavision.model.tokens.train_tiny_tokenizer`` it adds a prefix space to every stretch of text
+It is ``ayavision.model.tokens.train_tiny_tokenizer`` with a prefix space added to every stretch of text
 between special tokens, so an answer right after ``<|CHATBOT_TOKEN|>`` ("rouge") is the same token as the
 word in a sentence (" rouge"): copying a word from the prompt is then one token, not a spelling exercise.
 Decoding gives that space back; callers strip answers.
@@ -12,20 +12,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import PreTrainedTokenizerFast
 
 from ayavision.languages import LANGUAGES
-from ayavision.model.tokens import (
-    BOS,
-    CHAT_TOKENS,
-    COHERE_CHAT_TEMPLATE,
-    END_OF_TURN,
-    EOS,
-    PAD,
-    UNK,
-    add_multimodal_tokens,
-)
+from ayavision.model.tokens import train_tiny_tokenizer
 from ayavision.world.cache import building, cached
 from ayavision.world.corpus import world_corpus
 from ayavision.world.grammar import render
@@ -33,27 +23,7 @@ from ayavision.world.pretrain.configs import TokenizerConfig
 
 
 def train_world_tokenizer(vocab_size: int, corpus: list[str]) -> PreTrainedTokenizerFast:
-    backend = Tokenizer(models.BPE(unk_token=None))
-    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=True)
-    backend.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size,
-        special_tokens=[PAD, UNK, BOS, EOS, *CHAT_TOKENS],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False,
-    )
-    backend.train_from_iterator(corpus, trainer=trainer)
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=backend,
-        bos_token=BOS,
-        eos_token=END_OF_TURN,
-        pad_token=PAD,
-        unk_token=UNK,
-        padding_side="left",
-    )
-    tokenizer.chat_template = COHERE_CHAT_TEMPLATE
-    add_multimodal_tokens(tokenizer)
-    return tokenizer
+    return train_tiny_tokenizer(vocab_size, corpus, prefix_space=True)
 
 
 def pretrain_tokenizer(out: str | Path, config: TokenizerConfig | None = None, **settings: Any) -> dict[str, Any]:
