@@ -97,3 +97,14 @@ def test_encoder_and_text_llm_compose_into_a_vlm_that_answers(world_parts):
     image = render_scene(sample_scene(seeded_rng(1), "s"))
     out = generate(composed.model, composed.processor, [image], "What colour is the circle?", max_new_tokens=3)
     assert out.image_tokens > 0 and len(out.token_ids) <= 3
+
+
+def test_description_text_is_plain_text_in_many_languages_with_every_token_learnt(world_tokenizer):
+    from ayavision.world.pretrain.llm import encode_description
+
+    tok = load_world_tokenizer(world_tokenizer)
+    encoded = [encode_description(tok, 0, i) for i in range(12)]
+    assert all(ids[0] == tok.bos_token_id and mask == [1] * len(ids) for ids, mask in encoded)
+    assert encode_description(tok, 0, 3) == encoded[3]  # seeded by the item
+    texts = {tok.decode(ids[1:]).strip()[:12] for ids, _ in encoded}
+    assert len(texts) > 6  # different scenes and languages

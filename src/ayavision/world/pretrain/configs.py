@@ -64,6 +64,9 @@ class LLMConfig(Strict):
     max_objects: int = Field(1, ge=1, le=6)
     questions: tuple[str, ...] = ("ask_colour", "ask_size")
     answer_style: Literal["word", "sentence"] = "word"
+    # Share of each batch that is plain text, scene descriptions as the teacher writes them in every language:
+    # the LLM then knows the language of the images' descriptions before multimodal training, as a real one does.
+    description_share: float = Field(0.0, ge=0, lt=1)
     seed: int = 0
     threads: int = Field(0, ge=0, description="torch CPU threads (0: leave torch's default)")
 

@@ -65,6 +65,19 @@ def encode_dialogue(tokenizer, dialogue: TextDialogue) -> tuple[list[int], list[
     return list(out["input_ids"]), list(out["assistant_masks"])
 
 
+def encode_description(tokenizer, seed: int, index: int) -> tuple[list[int], list[int]]:
+    """(ids, all-ones mask) of a scene description in a language drawn per item: plain text, every token learnt."""
+    from ayavision.world.scene import sample_scene, seeded_rng
+    from ayavision.world.tasks import render_statements, scene_statements
+
+    rng = seeded_rng(seed, "description", index)
+    language = rng.choice(LANGUAGES).nllb
+    scene = sample_scene(rng, f"description-{index}")
+    text = render_statements(scene_statements(scene), language, rng)
+    ids = [tokenizer.bos_token_id, *tokenizer(text, add_special_tokens=False).input_ids]
+    return ids, [1] * len(ids)
+
+
 def _batch(rows: list[tuple[list[int], list[int]]], pad: int, prompt_weight: float):
     length = max(len(ids) for ids, _ in rows)
     ids = torch.full((len(rows), length), pad, dtype=torch.long)
@@ -146,11 +159,14 @@ def pretrain_text_llm(
     task = config.task(config.steps * config.batch_size)
     losses: list[float] = []
 
+    descriptions = round(config.batch_size * config.description_share)
+
     def make_batch(step: int):
         rows = [
             encode_dialogue(tok, text_dialogue(task, step * config.batch_size + j, "train", config.turns))
-            for j in range(config.batch_size)
+            for j in range(config.batch_size - descriptions)
         ]
+        rows += [encode_description(tok, config.seed, step * config.batch_size + j) for j in range(descriptions)]
         return _batch(rows, tok.pad_token_id, config.prompt_weight)
 
     with progress_bar("pretraining the text LLM", config.steps, enabled=progress) as advance:
