@@ -2,15 +2,34 @@
 
 from __future__ import annotations
 
+import json
 import math
 import queue
 import random
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+
+from ayavision.world.cache import MARKER, cached
+from ayavision.world.config import Strict
+
+
+def tokenizer_key(tokenizer: str | Path) -> str:
+    """The tokenizer an output was made with: its fingerprint, so a new tokenizer retrains what depends on it."""
+    try:
+        return json.loads((Path(tokenizer) / MARKER).read_text(encoding="utf-8"))["fingerprint"]
+    except (OSError, KeyError, ValueError):
+        return str(Path(tokenizer).resolve())
+
+
+def reusable(out: str | Path, kind: str, config: Strict, tokenizer: str | Path) -> dict[str, Any] | None:
+    """The summary of a finished part in ``out`` made with this config and this tokenizer, or None."""
+    done = cached(out, kind, config)
+    return done if done is not None and done.get("tokenizer") == tokenizer_key(tokenizer) else None
 
 
 def set_threads(threads: int) -> None:

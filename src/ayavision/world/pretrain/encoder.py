@@ -11,8 +11,16 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ayavision.world.cache import building, cached
-from ayavision.world.pretrain.common import lr_at, make_optimizer, seed_everything, set_lr, set_threads
+from ayavision.world.cache import building
+from ayavision.world.pretrain.common import (
+    lr_at,
+    make_optimizer,
+    reusable,
+    seed_everything,
+    set_lr,
+    set_threads,
+    tokenizer_key,
+)
 from ayavision.world.pretrain.configs import EncoderConfig
 from ayavision.world.pretrain.tokenizer import load_world_tokenizer
 from ayavision.world.progress import progress_bar
@@ -144,8 +152,8 @@ def pretrain_encoder(
     accuracy on held-out pairs against chance (1 / eval_size).
     """
     config = config or EncoderConfig(**settings)
-    done = cached(out, "encoder", config)
-    if done is not None and done.get("tokenizer") == _tokenizer_key(tokenizer):
+    done = reusable(out, "encoder", config, tokenizer)
+    if done is not None:
         return done
     set_threads(config.threads)
     seed_everything(config.seed)
@@ -179,19 +187,9 @@ def pretrain_encoder(
         "seconds": round(time.perf_counter() - start, 1),
         "render_seconds": round(render_seconds, 1),
         "parameters": sum(p.numel() for p in model.vision_model.parameters()),
-        "tokenizer": _tokenizer_key(tokenizer),
+        "tokenizer": tokenizer_key(tokenizer),
     }
     with building(out, "encoder", config) as (tmp, finish):
         model.save_pretrained(tmp, safe_serialization=True)
         tok.save_pretrained(tmp)
         return finish(**summary)
-
-
-def _tokenizer_key(tokenizer: str | Path) -> str:
-    """The tokenizer an output was made with: its fingerprint, so a new tokenizer retrains what depends on it."""
-    import json
-
-    try:
-        return json.loads((Path(tokenizer) / "world.json").read_text(encoding="utf-8"))["fingerprint"]
-    except (OSError, KeyError, ValueError):
-        return str(Path(tokenizer).resolve())

@@ -11,10 +11,18 @@ import torch
 
 from ayavision.languages import LANGUAGES
 from ayavision.model.tokens import END_OF_TURN
-from ayavision.world.cache import building, cached
-from ayavision.world.pretrain.common import lr_at, make_optimizer, prefetch, seed_everything, set_lr, set_threads
+from ayavision.world.cache import building
+from ayavision.world.pretrain.common import (
+    lr_at,
+    make_optimizer,
+    prefetch,
+    reusable,
+    seed_everything,
+    set_lr,
+    set_threads,
+    tokenizer_key,
+)
 from ayavision.world.pretrain.configs import LLMConfig
-from ayavision.world.pretrain.encoder import _tokenizer_key
 from ayavision.world.pretrain.tokenizer import load_world_tokenizer
 from ayavision.world.progress import progress_bar
 from ayavision.world.texttask import TextDialogue, TextSample, score_text_task, text_dialogue, text_sample
@@ -147,8 +155,8 @@ def pretrain_text_llm(
     against chance.
     """
     config = config or LLMConfig(**settings)
-    done = cached(out, "text-llm", config)
-    if done is not None and done.get("tokenizer") == _tokenizer_key(tokenizer):
+    done = reusable(out, "text-llm", config, tokenizer)
+    if done is not None:
         return done
     set_threads(config.threads)
     seed_everything(config.seed)
@@ -191,7 +199,7 @@ def pretrain_text_llm(
         "seconds": round(time.perf_counter() - start, 1),
         "cpu_seconds": round(time.process_time() - cpu_start, 1),
         "parameters": sum(p.numel() for p in model.parameters()),
-        "tokenizer": _tokenizer_key(tokenizer),
+        "tokenizer": tokenizer_key(tokenizer),
     }
     with building(out, "text-llm", config) as (tmp, finish):
         model.save_pretrained(tmp, safe_serialization=True)
