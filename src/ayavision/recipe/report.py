@@ -19,7 +19,8 @@ from ayavision.recipe.evaluation import SUMMARY, TEXT_LLM
 from ayavision.utils.fs import atomic_write_text
 
 # Sections plug-ins add, e.g. the shapes world's filter precision/recall (it alone knows the injected errors).
-# Each takes (recipe, run folder, report folder, headline dict to add to) and returns markdown lines.
+# Each takes (recipe, run folder, report folder, headline dict to add to) and returns markdown lines. Sections run
+# before the sweep: a "<bench>_chance" headline entry is drawn in the sweep figure as that benchmark's guess level.
 ReportSection = Callable[[RecipeConfig, Path, Path, dict[str, Any]], list[str]]
 REPORT_SECTIONS: dict[str, ReportSection] = {}
 
@@ -146,6 +147,8 @@ def _sweep_section(recipe: RecipeConfig, run: Path, out: Path, headline: dict[st
         text_llm = per_model.get(TEXT_LLM)
         if text_llm is not None:
             axis.axhline(text_llm["accuracy"], linestyle="--", color=line.get_color(), label=f"{bench}: text LLM")
+        if headline.get(f"{bench}_chance") is not None:  # a plug-in section may know the guess level
+            axis.axhline(headline[f"{bench}_chance"], linestyle=":", color=line.get_color(), label=f"{bench}: guess")
         cells = [f"{dict(points).get(float(a), float('nan')):.3f}" for a in recipe.merge.alphas]
         lines.append("| " + " | ".join([bench, *cells, f"{text_llm['accuracy']:.3f}" if text_llm else "–"]) + " |")
         headline[bench] = {
