@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -19,6 +20,12 @@ def test_the_demo_recipes_validate_and_plan_every_stage(tmp_path, quick):
     items, _ = plan_recipe(demo_recipe(quick), tmp_path / "run")
     assert [item.stage.name for item in items] == STAGES
     assert {item.action for item in items} == {"run"}
+
+
+def test_the_repositorys_recipes_folder_links_to_the_packaged_demos():
+    recipes = Path(__file__).resolve().parents[2] / "recipes"
+    for quick, name in ((False, "demo.yaml"), (True, "demo-quick.yaml")):
+        assert (recipes / name).resolve() == demo_recipe(quick).resolve()
 
 
 @pytest.mark.slow

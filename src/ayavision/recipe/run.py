@@ -9,13 +9,14 @@ from ayavision.recipe.config import load_recipe
 from ayavision.recipe.engine import PlanItem, RunReport, execute, plan
 from ayavision.recipe.stages import build_stages
 
-RECIPES = Path(__file__).resolve().parents[3] / "recipes"
+# The demo recipes ship inside the package (so `ayavision demo` works from a wheel); recipes/ links to them.
+DEMOS = Path(__file__).resolve().parent / "demos"
 
 
 def demo_recipe(quick: bool) -> Path:
-    path = RECIPES / ("demo-quick.yaml" if quick else "demo.yaml")
+    path = DEMOS / ("demo-quick.yaml" if quick else "demo.yaml")
     if not path.exists():
-        raise FileNotFoundError(f"{path}: the demo recipe is missing (run from a checkout of ayavision)")
+        raise FileNotFoundError(f"{path}: the demo recipe is missing from this installation of ayavision")
     return path
 
 
