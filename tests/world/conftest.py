@@ -8,6 +8,19 @@ import pytest
 
 import ayavision.world  # noqa: F401 - registers the world's backends and benchmarks
 
+# The text LLM of the `world_parts` fixture: two steps of a two-layer model, enough for folders and composition.
+TINY_TEXT_LLM = {
+    "steps": 2,
+    "batch_size": 2,
+    "eval_size": 23,
+    "hidden_size": 32,
+    "intermediate_size": 64,
+    "layers": 2,
+    "heads": 2,
+    "kv_heads": 1,
+    "max_positions": 512,
+}
+
 
 @pytest.fixture(scope="session")
 def world_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -47,17 +60,5 @@ def world_parts(tmp_path_factory: pytest.TempPathFactory, world_tokenizer: Path)
         text_layers=1,
         heads=2,
     )
-    pretrain_text_llm(
-        root / "text-llm",
-        world_tokenizer,
-        steps=2,
-        batch_size=2,
-        eval_size=23,
-        hidden_size=32,
-        intermediate_size=64,
-        layers=2,
-        heads=2,
-        kv_heads=1,
-        max_positions=512,
-    )
+    pretrain_text_llm(root / "text-llm", world_tokenizer, **TINY_TEXT_LLM)
     return {"tokenizer": world_tokenizer, "encoder": root / "encoder", "llm": root / "text-llm"}

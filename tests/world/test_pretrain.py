@@ -9,6 +9,7 @@ from ayavision.model.tokens import END_OF_TURN, IMG_PATCH, TILE_GLOBAL
 from ayavision.world.grammar import render
 from ayavision.world.pretrain.tokenizer import load_world_tokenizer
 from ayavision.world.translate import literal_translate
+from tests.world.conftest import TINY_TEXT_LLM
 
 
 def test_tokenizer_round_trips_text_in_every_script(world_tokenizer):
@@ -60,19 +61,7 @@ def test_parts_are_reused_when_their_config_is_unchanged(world_parts):
 
     marker = world_parts["llm"] / "world.json"
     before = marker.stat().st_mtime_ns
-    pretrain_text_llm(
-        world_parts["llm"],
-        world_parts["tokenizer"],
-        steps=2,
-        batch_size=2,
-        eval_size=23,
-        hidden_size=32,
-        intermediate_size=64,
-        layers=2,
-        heads=2,
-        kv_heads=1,
-        max_positions=512,
-    )
+    pretrain_text_llm(world_parts["llm"], world_parts["tokenizer"], **TINY_TEXT_LLM)
     assert marker.stat().st_mtime_ns == before
 
 
