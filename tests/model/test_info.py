@@ -20,11 +20,11 @@ def test_released_shapes_are_counted_on_the_meta_device(preset, total, per_tile,
     assert details.tied_head
 
 
-def test_a_saved_folder_reports_its_on_disk_layout(tiny_model_dir):
+def test_a_saved_folder_has_the_released_layout(tiny_model_dir):
     details = describe(str(tiny_model_dir))
-    assert details.layout_style.startswith("on-disk default")
+    assert details.layout_style.startswith("released")
     prefixes = {group.prefix for group in details.layout}
-    assert prefixes == {"vision_tower.*", "multi_modal_projector.*", "language_model.model.*"}
+    assert prefixes == {"vision_tower.vision_model.*", "multi_modal_projector.*", "language_model.model.*"}
     assert details.parameters["total"] == describe("tiny").parameters["total"]
     assert details.tokens_per_tile == 16 and details.max_image_tokens == 13 * 16
 
@@ -46,7 +46,7 @@ def test_shipped_model_configs_validate():
         assert spec.base is not None or (spec.vision is not None and spec.llm is not None), path
 
 
-def test_a_folder_in_the_released_layout_is_recognised_and_loads_the_same(tiny_model_dir, tmp_path):
+def test_a_folder_in_the_on_disk_default_layout_is_recognised_and_loads_the_same(tiny_model_dir, tmp_path):
     import shutil
 
     import torch
@@ -54,16 +54,13 @@ def test_a_folder_in_the_released_layout_is_recognised_and_loads_the_same(tiny_m
 
     from ayavision.model.store import load_pretrained
 
-    released = tmp_path / "released"
-    shutil.copytree(tiny_model_dir, released)
-    state = load_file(released / "model.safetensors")
-    renamed = {
-        ("vision_tower.vision_model." + k.removeprefix("vision_tower.")) if k.startswith("vision_tower.") else k: v
-        for k, v in state.items()
-    }
-    save_file(renamed, released / "model.safetensors", metadata={"format": "pt"})
-    assert describe(str(released)).layout_style.startswith("released")
+    on_disk = tmp_path / "on-disk"
+    shutil.copytree(tiny_model_dir, on_disk)
+    state = load_file(on_disk / "model.safetensors")
+    renamed = {k.replace("vision_tower.vision_model.", "vision_tower.", 1): v for k, v in state.items()}
+    save_file(renamed, on_disk / "model.safetensors", metadata={"format": "pt"})
+    assert describe(str(on_disk)).layout_style.startswith("on-disk default")
     ours, _ = load_pretrained(tiny_model_dir)
-    theirs, _ = load_pretrained(released)
+    theirs, _ = load_pretrained(on_disk)
     for (name, a), (_, b) in zip(ours.state_dict().items(), theirs.state_dict().items(), strict=True):
         assert torch.equal(a, b), name

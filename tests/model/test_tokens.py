@@ -5,11 +5,10 @@ from __future__ import annotations
 from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 from transformers import PreTrainedTokenizerFast
 
+from ayavision.model.chat_format import install_chat_template
 from ayavision.model.tokens import (
-    COHERE_CHAT_TEMPLATE,
     IMG_PATCH,
     add_multimodal_tokens,
-    install_chat_template,
     multimodal_tokens,
     tile_tags,
     train_tiny_tokenizer,
@@ -59,10 +58,14 @@ def test_chat_template_places_images_first_and_masks_only_assistant_text():
     assert prompt.endswith("<|START_OF_TURN_TOKEN|><|CHATBOT_TOKEN|>")
 
 
-def test_a_text_only_template_is_replaced_and_an_image_aware_one_kept():
+def test_a_text_only_template_is_kept_and_made_image_aware_without_new_tokens():
     tokenizer = _plain_bpe()
-    tokenizer.chat_template = "{% for m in messages %}{{ m['content'] }}{% endfor %}"
-    added, note = install_chat_template(tokenizer)
-    assert "replaced" in note and tokenizer.chat_template == COHERE_CHAT_TEMPLATE
-    assert "<|START_OF_TURN_TOKEN|>" in added
-    assert install_chat_template(tokenizer) == ([], None)
+    own = "{% for m in messages %}[{{ m['role'] }}] {{ m['content'] }}\n{% endfor %}"
+    tokenizer.chat_template = own
+    size = len(tokenizer)
+    note = install_chat_template(tokenizer)
+    assert "kept" in note and tokenizer.chat_template.endswith(own)
+    assert len(tokenizer) == size  # no chat token added
+    messages = [{"role": "user", "content": [{"type": "text", "text": "Which?"}, {"type": "image"}]}]
+    assert tokenizer.apply_chat_template(messages, tokenize=False) == "[user] <image>Which?\n"
+    assert install_chat_template(tokenizer) is None  # already image-aware: untouched

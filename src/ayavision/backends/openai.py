@@ -27,6 +27,9 @@ from ayavision.backends.base import Backend, BackendError, ChatRequest, ChatResp
 from ayavision.backends.media import data_url
 
 _RETRY_STATUS = {408, 409, 425, 429}  # plus every 5xx
+# Gateways and overloaded servers recover; any other 5xx that comes back with the same message is the server
+# failing on this request (a template that cannot take it, say): retrying for minutes cannot help.
+_TRANSIENT_5XX = {502, 503, 504}
 _MAX_RETRY_AFTER = 600.0  # a server asking for more than ten minutes is treated as asking for ten
 # Connections per HTTP client: a pool's bookkeeping grows with its size on every request, so a high
 # concurrency is spread over several small pools (measured: 0.89 -> 0.95 of the bound at 128 in flight).
@@ -45,6 +48,9 @@ class OpenAIConfig(BaseModel):
     requests_per_minute: float | None = Field(None, gt=0, description="rate limit; retries count too")
     timeout: float = Field(120.0, gt=0, description="seconds for one HTTP request")
     max_retries: int = Field(6, ge=0, description="retries after the first attempt")
+    same_error_limit: int = Field(
+        3, ge=1, description="give up once a server error (5xx other than 502-504) repeats this many times verbatim"
+    )
     backoff_base: float = Field(1.0, ge=0, description="first retry waits about this many seconds, then doubles")
     backoff_max: float = Field(60.0, ge=0)
     revision: str | None = Field(None, description="optional tag kept in cache keys (e.g. a quantisation)")
@@ -54,9 +60,10 @@ class OpenAIConfig(BaseModel):
 class _Attempt(Exception):
     """One attempt that failed in a way worth retrying; ``retry_after`` is what the server asked for."""
 
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
+    def __init__(self, message: str, retry_after: float | None = None, repeatable: bool = False) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.repeatable = repeatable  # the same message again means the server fails this request every time
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -85,8 +92,15 @@ def _server_message(response: httpx.Response) -> str:
 
 
 def _to_openai_content(content: Any) -> Any:
+    """A plain string for text-only content, parts only when there is an image.
+
+    Many servers' text templates (llama.cpp's, a ChatML ``message['content'] + ...``) and hosted text endpoints
+    take only strings; OpenAI joins text parts with newlines, and so does this.
+    """
     if isinstance(content, str):
         return content
+    if all(part.get("type") == "text" for part in content):
+        return "\n".join(part["text"] for part in content)
     parts = []
     for part in content:
         if part.get("type") == "image":
@@ -201,6 +215,7 @@ class OpenAIBackend(Backend):
         slots = self._slots
         assert slots is not None
         attempts = 0
+        same_error, last_error = 0, None
         while True:
             attempts += 1
             if (wait := self._paused_until - time.monotonic()) > 0:
@@ -211,6 +226,13 @@ class OpenAIBackend(Backend):
             try:
                 return await self._attempt(clients[slot // _POOL_SIZE], body)
             except _Attempt as problem:
+                same_error = same_error + 1 if problem.repeatable and str(problem) == last_error else 1
+                last_error = str(problem) if problem.repeatable else None
+                if problem.repeatable and same_error >= self.config.same_error_limit:
+                    raise BackendError(
+                        f"the server answered {same_error} times with the same error, so it fails this request "
+                        f"every time: {problem}"
+                    ) from None
                 if attempts > self.config.max_retries:
                     raise BackendError(f"gave up after {attempts} attempt(s): {problem}", retryable=True) from None
                 delay = problem.retry_after
@@ -236,7 +258,8 @@ class OpenAIBackend(Backend):
             return self._parse(response)
         message = f"HTTP {status}: {_server_message(response)}"
         if status == 429 or status in _RETRY_STATUS or status >= 500:
-            raise _Attempt(message, parse_retry_after(response.headers.get("Retry-After")))
+            repeatable = status >= 500 and status not in _TRANSIENT_5XX
+            raise _Attempt(message, parse_retry_after(response.headers.get("Retry-After")), repeatable)
         if status in (401, 403):
             raise BackendError(f"{message} (check the API key)", fatal=True)
         if status == 404:

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ayavision.backends.base import Backend, BackendError, ChatRequest, ChatResponse, register_backend
 from ayavision.backends.batching import MicroBatcher
 from ayavision.backends.media import image_pil
+from ayavision.model.chat_format import install_chat_template
 
 Kind = Literal["auto", "vlm", "causal", "seq2seq"]
 
@@ -143,6 +144,8 @@ class TransformersBackend(Backend):
             except (OSError, ValueError) as err:
                 raise BackendError(f"cannot load {self.kind} model from {self.folder}: {err}", fatal=True) from None
             tokenizer = getattr(processor, "tokenizer", processor)
+            if self.kind == "causal" and tokenizer.chat_template is None:
+                install_chat_template(tokenizer)  # a base LLM: the same default format a VLM composed from it has
             tokenizer.padding_side = "left" if self.kind != "seq2seq" else "right"  # decoders continue on the right
             self.model = model.to(self.config.device).eval()
             self.processor = processor

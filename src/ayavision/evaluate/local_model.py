@@ -13,6 +13,7 @@ from PIL import Image
 from ayavision.evaluate.answers import Generated
 from ayavision.evaluate.items import BenchItem
 from ayavision.evaluate.settings import GenerationSettings
+from ayavision.model.chat_format import install_chat_template
 from ayavision.model.generate import build_messages
 from ayavision.model.store import load_pretrained
 
@@ -24,7 +25,10 @@ def _load_causal_lm(folder: Path, dtype: str | None, device: str):
 
     model = AutoModelForCausalLM.from_pretrained(folder, dtype=DTYPES[dtype] if dtype else "auto").to(device)
     model.eval()
-    return model, AutoTokenizer.from_pretrained(folder)
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    if tokenizer.chat_template is None:
+        install_chat_template(tokenizer)  # a base LLM answers in the same default format its VLM was given
+    return model, tokenizer
 
 
 def folder_fingerprint(folder: str | Path) -> str:

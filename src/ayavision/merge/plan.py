@@ -15,7 +15,7 @@ from ayavision.merge.configs import (
 from ayavision.merge.errors import MergeError
 from ayavision.merge.layout import VLMLayout, check_text_layout, vlm_layout
 from ayavision.merge.writer import OutputTensor
-from ayavision.model.checkpoint import FLOAT_DTYPES, TensorInfo, list_tensors, verify_index
+from ayavision.model.checkpoint import FLOAT_DTYPES, TensorInfo, list_tensors, released_name, verify_index
 
 EMBEDDINGS = "model.embed_tokens.weight"
 OUTPUT_HEAD = "lm_head.weight"
@@ -35,11 +35,12 @@ class TensorTask:
 
     @property
     def name(self) -> str:
-        return self.vlm.name
+        """The output name: the released layout's, whatever layout the VLM was saved in."""
+        return released_name(self.vlm.name)
 
     @property
     def output(self) -> OutputTensor:
-        return OutputTensor(self.vlm.name, self.out_dtype, self.vlm.shape)
+        return OutputTensor(self.name, self.out_dtype, self.vlm.shape)
 
 
 @dataclass

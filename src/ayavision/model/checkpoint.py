@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import struct
 from collections import Counter
 from collections.abc import Iterator
@@ -238,3 +240,58 @@ def layout_kind(names: list[str]) -> str:
     if heads.get("model.language_model"):
         return "in-memory"
     return "unknown"
+
+
+# Any AyaVision naming -> the released one. vLLM <= 0.24 looks the SigLIP tower up under `vision_model.` only, and
+# transformers >= 5.6 saves a model built from scratch without that level: the released layout is written explicitly.
+_TO_RELEASED = (
+    ("model.vision_tower.vision_model.", "vision_tower.vision_model."),
+    ("model.vision_tower.", "vision_tower.vision_model."),
+    ("vision_tower.vision_model.", "vision_tower.vision_model."),
+    ("vision_tower.", "vision_tower.vision_model."),
+    ("model.multi_modal_projector.", "multi_modal_projector."),
+    ("model.language_model.", "language_model.model."),
+    ("lm_head.", "language_model.lm_head."),
+)
+
+
+def released_name(name: str) -> str:
+    """An AyaVision tensor's name in the released layout, whatever layout ``name`` is in."""
+    for prefix, released in _TO_RELEASED:
+        if name.startswith(prefix):
+            return released + name[len(prefix) :]
+    return name
+
+
+def rewrite_released_layout(folder: str | Path) -> int:
+    """Rename a saved AyaVision folder's tensors to the released layout in place; return how many were renamed.
+
+    Only headers change: each shard is copied to a sibling with the new header and renamed over the old one, so a
+    crash leaves every shard either old or new, both loadable. The index, if any, is rewritten last.
+    """
+    folder = Path(folder)
+    renamed = 0
+    for file in checkpoint_files(folder):
+        header, data_start = _read_header(file)
+        new_header = {(k if k == "__metadata__" else released_name(k)): v for k, v in header.items()}
+        changed = sum(1 for k in header if k != "__metadata__" and released_name(k) != k)
+        if not changed:
+            continue
+        encoded = json.dumps(new_header, separators=(",", ":")).encode("utf-8")
+        encoded += b" " * (-len(encoded) % 8)  # the format pads the header with spaces to 8 bytes
+        tmp = file.with_name(f".{file.name}.tmp")
+        with open(file, "rb") as source, open(tmp, "wb") as target:
+            target.write(struct.pack("<Q", len(encoded)))
+            target.write(encoded)
+            source.seek(data_start)
+            shutil.copyfileobj(source, target, 1 << 24)
+        os.replace(tmp, file)
+        renamed += changed
+    index = folder / INDEX_FILE
+    if renamed and index.exists():
+        data = json.loads(index.read_text(encoding="utf-8"))
+        data["weight_map"] = {released_name(k): v for k, v in data["weight_map"].items()}
+        tmp = index.with_name(f".{index.name}.tmp")
+        tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        os.replace(tmp, index)
+    return renamed

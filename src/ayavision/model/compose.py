@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -12,14 +13,16 @@ from transformers import (
     AyaVisionConfig,
     AyaVisionForConditionalGeneration,
     AyaVisionProcessor,
+    GenerationConfig,
     PreTrainedTokenizerBase,
 )
 
+from ayavision.model.chat_format import install_chat_template, stop_token_ids
 from ayavision.model.checkpoint import iter_tensors, list_tensors
 from ayavision.model.llm import load_tokenizer, map_llm_name, resolve_text_config
 from ayavision.model.processor import build_processor
 from ayavision.model.spec import ModelSpec
-from ayavision.model.tokens import END_OF_TURN, IMG_PATCH, add_multimodal_tokens, install_chat_template
+from ayavision.model.tokens import IMG_PATCH, add_multimodal_tokens
 from ayavision.model.vision import check_grid, encoder_state_dict, resolve_encoder
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -88,7 +91,7 @@ def compose(spec: ModelSpec) -> Composed:
     _report_logit_scale(text_config, report)
 
     _resize_vocab(model, tokenizer, report)
-    _set_generation_defaults(model, tokenizer)
+    _set_generation_defaults(model, tokenizer, _llm_eos_ids(spec, text_config))
     processor = build_processor(
         tokenizer,
         tile_size=encoder.config.image_size,
@@ -108,7 +111,7 @@ def assemble_config(spec: ModelSpec, vision_config, tokenizer: PreTrainedTokeniz
     if tokenizer is not None:
         if spec.llm.config is not None and "vocab_size" not in spec.llm.config:
             text_config.vocab_size = len(tokenizer)  # an inline LLM is sized to its tokenizer
-        _set_special_token_ids(text_config, tokenizer)
+        _set_special_token_ids(text_config, tokenizer, inline=spec.llm.config is not None)
         image_token_index = tokenizer.convert_tokens_to_ids(IMG_PATCH)
     return AyaVisionConfig(
         vision_config=vision_config,
@@ -125,11 +128,12 @@ def assemble_config(spec: ModelSpec, vision_config, tokenizer: PreTrainedTokeniz
 
 
 def _prepare_tokenizer(tokenizer: PreTrainedTokenizerBase, max_tiles: int, report: LoadReport) -> list[str]:
+    """Add the image tokens and tile tags (the only new tokens) and make the LLM's chat template image-aware."""
     added = add_multimodal_tokens(tokenizer, max_tiles)
-    chat_added, note = install_chat_template(tokenizer)
+    note = install_chat_template(tokenizer)
     if note:
         report.notes.append(note)
-    return added + chat_added
+    return added
 
 
 def _copy(
@@ -177,17 +181,32 @@ def _report_logit_scale(text_config, report: LoadReport) -> None:
         )
 
 
-def _set_special_token_ids(text_config, tokenizer: PreTrainedTokenizerBase) -> None:
-    """Take pad/bos/eos ids from the tokenizer: config class defaults (Cohere's 255001...) may not even exist in it."""
-    end_of_turn = tokenizer.convert_tokens_to_ids(END_OF_TURN)
+def _set_special_token_ids(text_config, tokenizer: PreTrainedTokenizerBase, inline: bool) -> None:
+    """Ids a pretrained LLM's config gives are kept (Llama 3 lists several eos ids); an inline LLM's, a missing one,
+    or one outside the vocabulary (a config class default such as Cohere's 255001) come from the tokenizer."""
     ids = {
         "pad_token_id": tokenizer.pad_token_id,
         "bos_token_id": tokenizer.bos_token_id,
-        "eos_token_id": end_of_turn if end_of_turn != tokenizer.unk_token_id else tokenizer.eos_token_id,
+        "eos_token_id": tokenizer.eos_token_id,
     }
     for attr, value in ids.items():
-        if value is not None:
+        if value is not None and (inline or not _in_vocab(getattr(text_config, attr, None), len(tokenizer))):
             setattr(text_config, attr, value)
+
+
+def _in_vocab(ids: int | list[int] | None, size: int) -> bool:
+    values = [ids] if isinstance(ids, int) else list(ids or [])
+    return bool(values) and all(0 <= i < size for i in values)
+
+
+def _llm_eos_ids(spec: ModelSpec, text_config) -> int | list[int] | None:
+    """The LLM's own stop ids: its generation config (what its chat use stops on), else its config's eos."""
+    folder = spec.llm.checkpoint if spec.llm is not None else None
+    if folder is not None and (Path(folder) / "generation_config.json").exists():
+        eos = GenerationConfig.from_pretrained(folder).eos_token_id
+        if eos is not None:
+            return eos
+    return getattr(text_config, "eos_token_id", None)
 
 
 def _resize_vocab(
@@ -200,12 +219,13 @@ def _resize_vocab(
         report.notes.append(f"embeddings resized from {old} to {len(tokenizer)} rows for the added tokens")
 
 
-def _set_generation_defaults(model: AyaVisionForConditionalGeneration, tokenizer: PreTrainedTokenizerBase) -> None:
+def _set_generation_defaults(
+    model: AyaVisionForConditionalGeneration, tokenizer: PreTrainedTokenizerBase, llm_eos: int | list[int] | None
+) -> None:
     gen = model.generation_config
-    end_of_turn = tokenizer.convert_tokens_to_ids(END_OF_TURN)
-    eos = [i for i in {end_of_turn, tokenizer.eos_token_id} if i is not None and i != tokenizer.unk_token_id]
+    eos = stop_token_ids(tokenizer, llm_eos)
     gen.eos_token_id = eos if len(eos) > 1 else (eos[0] if eos else None)
-    gen.pad_token_id = tokenizer.pad_token_id
+    gen.pad_token_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else (eos[0] if eos else None)
     gen.bos_token_id = tokenizer.bos_token_id
     gen.do_sample = False
 
@@ -217,7 +237,12 @@ def _from_base(spec: ModelSpec) -> Composed:
     if not isinstance(model, AyaVisionForConditionalGeneration):
         raise ValueError(f"base: {spec.base} holds a {type(model).__name__}, not an AyaVision model")
     processor = AutoProcessor.from_pretrained(spec.base)
+    if processor.chat_template is None:
+        processor.chat_template = processor.tokenizer.chat_template
+    # The folder's own template is kept: processor.tokenizer is made image-aware only if the folder has none.
+    processor.tokenizer.chat_template = processor.chat_template
     report.added_tokens = _prepare_tokenizer(processor.tokenizer, spec.tiling.max_tiles, report)
+    processor.chat_template = processor.tokenizer.chat_template
     _resize_vocab(model, processor.tokenizer, report)
     patch_id = processor.tokenizer.convert_tokens_to_ids(IMG_PATCH)
     if model.config.image_token_index != patch_id:

@@ -20,6 +20,10 @@ class Generation:
 
 
 def build_messages(images: list[Image.Image], prompt: str) -> list[dict]:
+    """One user turn. Without images the content is a plain string: every text LLM's template takes that (many
+    fail on a list of parts), and an image-aware VLM template renders both forms the same."""
+    if not images:
+        return [{"role": "user", "content": prompt}]
     content: list[dict] = [{"type": "image", "image": image} for image in images]
     content.append({"type": "text", "text": prompt})
     return [{"role": "user", "content": content}]

@@ -10,13 +10,14 @@ from pathlib import Path
 import torch
 from transformers import AyaVisionConfig, AyaVisionForConditionalGeneration
 
+from ayavision.model.chat_format import install_chat_template
 from ayavision.model.checkpoint import LAYOUT_STYLES, dtype_bytes, layout_kind, list_tensors
 from ayavision.model.compose import assemble_config
 from ayavision.model.llm import load_tokenizer
 from ayavision.model.presets import PRESETS
 from ayavision.model.processor import tokens_per_tile
 from ayavision.model.spec import ModelSpec
-from ayavision.model.tokens import add_multimodal_tokens, install_chat_template
+from ayavision.model.tokens import add_multimodal_tokens
 from ayavision.model.vision import resolve_encoder
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from transformers import AutoModelForImageTextToText, AutoProcessor
 
+from ayavision.model.checkpoint import rewrite_released_layout
 from ayavision.model.compose import DTYPES, Composed
 from ayavision.model.spec import ModelSpec
 from ayavision.utils.fs import atomic_dir
@@ -20,11 +21,18 @@ def save_composed(
     """Write weights, config, processor and a build record; the folder appears only when all are written."""
     out = Path(out)
     with atomic_dir(out, overwrite=overwrite) as tmp:
-        composed.model.save_pretrained(tmp, max_shard_size=max_shard_size)
-        composed.processor.save_pretrained(tmp)
+        save_model(composed.model, composed.processor, tmp, max_shard_size)
         record = {"spec": json.loads(spec.model_dump_json()), "report": composed.report.to_dict()}
         (tmp / BUILD_RECORD).write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return out
+
+
+def save_model(model, processor, folder: str | Path, max_shard_size: str = "5GB") -> None:
+    """Weights in the released layout (``vision_tower.vision_model.*``), config, generation config and processor:
+    the folder transformers and vLLM load like a released Aya Vision model. Callers make it atomic."""
+    model.save_pretrained(folder, max_shard_size=max_shard_size)
+    processor.save_pretrained(folder)
+    rewrite_released_layout(folder)
 
 
 def load_pretrained(folder: str | Path, dtype: str | None = None, device: str = "cpu"):

@@ -16,13 +16,19 @@ MAX_CONSECUTIVE_SKIPS = 10_000
 class RowStream:
     """Every process builds the same rows in the same order, then trains on its own slice of them."""
 
-    def __init__(self, recipe: TrainRecipe, stage: StageConfig, processor: AyaVisionProcessor) -> None:
+    def __init__(
+        self,
+        recipe: TrainRecipe,
+        stage: StageConfig,
+        processor: AyaVisionProcessor,
+        stop_ids: int | list[int] | None = None,
+    ) -> None:
         self.buckets: dict[str, list[SourcedRecord]] = {
             name: load_bucket(recipe.buckets[name].paths) for name, share in stage.mixture.items() if share > 0
         }
         uniform = {name: recipe.buckets[name].uniform_languages for name in self.buckets}
         self.sampler = MixtureSampler(self.buckets, stage.mixture, uniform, stage.seed)
-        self.builder = SampleBuilder(processor, stage.seq_len, stage.overflow)
+        self.builder = SampleBuilder(processor, stage.seq_len, stage.overflow, stop_ids)
         self.report = MixtureReport()
         self.packer = Packer(self._next_sample, stage.seq_len, stage.packing, stage.pack_buffer)
 

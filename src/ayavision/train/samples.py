@@ -8,6 +8,7 @@ import torch
 from transformers import AyaVisionProcessor
 
 from ayavision.data import load_images
+from ayavision.model.chat_format import ChatFormatError, encode_conversation, stop_token_ids
 from ayavision.model.tokens import END_OF_IMG, IMG_PATCH, START_OF_IMG, tile_tags
 from ayavision.train.mixture import SourcedRecord
 
@@ -33,17 +34,27 @@ class Sample:
 
 
 class SampleError(ValueError):
-    """A record the tokenizer's template cannot supervise (no assistant mask): a setup error, not a data one."""
+    """A record the chat template cannot supervise (no assistant tokens found): a setup error, not a data one."""
 
 
 class SampleBuilder:
     """Tokenise with the model's own processor and chat template, and apply the overflow policy.
 
+    Any chat template works: assistant tokens are found by rendering conversation prefixes (see
+    ``ayavision.model.chat_format``), each answer supervised through its stop token. ``stop_ids``: the model's
+    stop tokens (its generation config's eos ids); by default the tokenizer's.
     Returns None for a sample that cannot be trained on; the reason goes to ``skip_reason``.
     """
 
-    def __init__(self, processor: AyaVisionProcessor, seq_len: int, overflow: str = "truncate") -> None:
+    def __init__(
+        self,
+        processor: AyaVisionProcessor,
+        seq_len: int,
+        overflow: str = "truncate",
+        stop_ids: int | list[int] | None = None,
+    ) -> None:
         self.processor = processor
+        self.stop_ids = stop_token_ids(processor.tokenizer, stop_ids)
         self.seq_len = seq_len
         self.overflow = overflow
         tokenizer = processor.tokenizer
@@ -65,20 +76,17 @@ class SampleBuilder:
                 else:
                     content.append({"type": "text", "text": part.text})
             messages.append({"role": message.role, "content": content})
-        encoded = self.processor.apply_chat_template(
-            messages, tokenize=True, return_dict=True, return_assistant_tokens_mask=True, return_tensors="pt"
-        )
-        ids = encoded["input_ids"][0].tolist()
-        mask = encoded["assistant_masks"][0].tolist()
+        try:
+            encoded = encode_conversation(self.processor, messages, self.stop_ids)
+        except ChatFormatError as err:
+            raise SampleError(f"record {record.id!r}: {err}") from None
+        ids, mask = encoded.input_ids, encoded.assistant_mask
         if not any(mask):
-            raise SampleError(
-                f"record {record.id!r}: the chat template marks no assistant tokens; it needs "
-                "{% generation %} ... {% endgeneration %} around assistant text (see ayavision.model.tokens)"
-            )
+            raise SampleError(f"record {record.id!r}: the chat template renders no assistant answer")
         if any(m and i in self.image_token_ids for i, m in zip(ids, mask, strict=True)):
             raise SampleError(f"record {record.id!r}: image tokens inside an assistant turn would be supervised")
         targets = [ids[t + 1] if mask[t + 1] else IGNORE for t in range(len(ids) - 1)] + [IGNORE]
-        pixel_values = encoded.get("pixel_values")
+        pixel_values = encoded.pixel_values
         if len(ids) > self.seq_len:
             if self.overflow == "skip":
                 return self._skip("longer than seq_len")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import torch
 
+from ayavision.model.store import save_model
 from ayavision.utils.fs import atomic_dir, atomic_write_text
 
 LATEST = "latest"
@@ -25,8 +26,7 @@ def save_checkpoint(
     """Write everything a resume needs; the folder appears complete or not at all, then `latest` points to it."""
     target = checkpoint_dir(out, step)
     with atomic_dir(target, overwrite=True) as tmp:
-        model_to_save.save_pretrained(tmp / "model")
-        processor.save_pretrained(tmp / "model")
+        save_model(model_to_save, processor, tmp / "model")
         # torch.save holds only tensors and plain containers here, and is read back with weights_only=True.
         torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()}, tmp / "optim.pt")
         torch.save(_rng_state(), tmp / "rng.pt")

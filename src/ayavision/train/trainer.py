@@ -15,6 +15,7 @@ import torch
 from accelerate import Accelerator, DistributedType
 from transformers import AutoModelForImageTextToText, AutoProcessor
 
+from ayavision.model.store import save_model
 from ayavision.train.config import StageConfig, TrainRecipe
 from ayavision.train.data_stream import Prefetcher, RowStream
 from ayavision.train.loss import SupervisedLM
@@ -129,7 +130,7 @@ class StageRun:
         self.frozen_summary = freeze_for_stage(self.model, self.parts, lora=stage.lora is not None)
         if stage.gradient_checkpointing:
             self.model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
-        self.stream = RowStream(recipe, stage, self.processor)
+        self.stream = RowStream(recipe, stage, self.processor, self.model.generation_config.eos_token_id)
         self.total_steps = max_steps or stage.max_steps or self._steps_for_epochs()
         self.optimizer = build_optimizer(self.model, stage, stage_name)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
@@ -330,8 +331,7 @@ class StageRun:
 
     def _write_final(self, model_dir: Path, saveable) -> None:
         with atomic_dir(model_dir, overwrite=True) as tmp:
-            saveable.save_pretrained(tmp)
-            self.processor.save_pretrained(tmp)
+            save_model(saveable, self.processor, tmp)
         report = MixtureReport()
         report.load_state_dict(self.consumed_state["report"])
         atomic_write_text(self.out / "data_report.json", json.dumps(report.to_dict(), indent=1, ensure_ascii=False))
