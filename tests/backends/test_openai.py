@@ -148,3 +148,38 @@ def test_requests_per_minute_limit_is_applied_to_every_attempt(monkeypatch):
     with FakeOpenAIServer(faults=first_attempt_faults(1.0, ("500",))) as server:
         asyncio.run(_ask(_backend(server, requests_per_minute=600), _request("a"), _request("b")))
     assert acquired == [600, 600, 600, 600]  # two requests, each retried once: the server counts retries too
+
+
+def test_text_only_content_goes_as_a_string_and_image_content_as_parts():
+    with FakeOpenAIServer(answer=lambda body: "fine") as server:
+        parts = [{"type": "text", "text": "first"}, {"type": "text", "text": "second"}]
+        image = [{"type": "image", "image": _png()}, {"type": "text", "text": "Q"}]
+        requests = [
+            ChatRequest(
+                messages=[{"role": "system", "content": "Be brief."}, {"role": "user", "content": parts}], max_tokens=8
+            ),
+            ChatRequest(messages=[{"role": "user", "content": image}], max_tokens=8),
+        ]
+        asyncio.run(_ask(_backend(server), *requests))
+    bodies = sorted(server.bodies, key=lambda body: len(body["messages"]))
+    image_body, text_body = bodies
+    # Many servers' text templates concatenate content as a string: a list there is an HTTP 500.
+    assert text_body["messages"] == [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "first\nsecond"},
+    ]
+    assert [p["type"] for p in image_body["messages"][0]["content"]] == ["image_url", "text"]
+
+
+def test_a_server_error_that_repeats_verbatim_is_reported_after_a_few_tries_with_its_message():
+    with (
+        FakeOpenAIServer(faults=always_fail(1.0, "500")) as server,
+        pytest.raises(BackendError, match="same each time: HTTP 500: internal error") as caught,
+    ):
+        asyncio.run(_ask(_backend(server, max_retries=6, same_error_limit=4), _request()))
+    assert server.requests == 4  # not the 7 that max_retries allows
+    assert caught.value.retryable  # a later run, against a fixed server, may succeed
+    # Rate limits and overloaded servers do recover: a repeated 429 is retried up to max_retries.
+    with FakeOpenAIServer(faults=always_fail(1.0, "429")) as server, pytest.raises(BackendError, match="gave up"):
+        asyncio.run(_ask(_backend(server, max_retries=5, same_error_limit=2, backoff_max=0.02), _request()))
+    assert server.requests == 6

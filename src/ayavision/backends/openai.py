@@ -49,7 +49,7 @@ class OpenAIConfig(BaseModel):
     timeout: float = Field(120.0, gt=0, description="seconds for one HTTP request")
     max_retries: int = Field(6, ge=0, description="retries after the first attempt")
     same_error_limit: int = Field(
-        3, ge=1, description="give up once a server error (5xx other than 502-504) repeats this many times verbatim"
+        4, ge=1, description="give up once a server error (5xx other than 502-504) repeats this many times verbatim"
     )
     backoff_base: float = Field(1.0, ge=0, description="first retry waits about this many seconds, then doubles")
     backoff_max: float = Field(60.0, ge=0)
@@ -228,13 +228,14 @@ class OpenAIBackend(Backend):
             except _Attempt as problem:
                 same_error = same_error + 1 if problem.repeatable and str(problem) == last_error else 1
                 last_error = str(problem) if problem.repeatable else None
-                if problem.repeatable and same_error >= self.config.same_error_limit:
-                    raise BackendError(
-                        f"the server answered {same_error} times with the same error, so it fails this request "
-                        f"every time: {problem}"
-                    ) from None
                 if attempts > self.config.max_retries:
                     raise BackendError(f"gave up after {attempts} attempt(s): {problem}", retryable=True) from None
+                if problem.repeatable and same_error >= self.config.same_error_limit:
+                    # Retryable still: a later run, against a fixed server, may succeed.
+                    raise BackendError(
+                        f"gave up after {attempts} attempt(s), the server answering the same each time: {problem}",
+                        retryable=True,
+                    ) from None
                 delay = problem.retry_after
                 if delay is None:
                     # Full jitter: retries of many requests that failed together spread out instead of colliding.

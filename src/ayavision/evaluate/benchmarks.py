@@ -8,6 +8,11 @@ Academic (scored) benchmarks: ``cvqa``, ``xmmmu``, ``kaleidoscope`` (multiple ch
 after normalisation) and ``mtvqa`` (answer contained in the prediction). They cover languages outside the 23;
 such rows are skipped and counted in the load summary, never dropped silently.
 
+Each benchmark also says how its real download differs from a plain table: the splits it scores
+(``SplitFilter``: MTVQA's test split, MaXM without its yes/no splits), other names its fields had in earlier
+revisions (``FieldAlias``), where its images really are (``ImageArchive``: Kaleidoscope's ``data.zip``), and
+the label value of a revision that withholds its labels (``WithheldLabels``: CVQA's ``Label`` -1).
+
 ``load_benchmark(name, path)`` checks every row against its benchmark's schema and raises a
 ``BenchmarkDataError`` naming the file, the row and the field on the first bad one.
 """
@@ -18,15 +23,36 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ayavision.evaluate import parsers
-from ayavision.evaluate.fields import RowFields
+from ayavision.evaluate.fields import FieldAlias, ImageArchive, ImageFinder, RowFields
 from ayavision.evaluate.items import BenchItem
-from ayavision.evaluate.sources import BenchmarkDataError, Row, data_root, iter_rows, language_of
+from ayavision.evaluate.sources import (
+    BenchmarkDataError,
+    BenchmarkSource,
+    Row,
+    SplitFilter,
+    data_root,
+    language_of,
+)
 from ayavision.languages import Language, get_language
 
 # parse(fields, language, benchmark name) -> the row's items (none for a row without a gold answer)
 Parser = Callable[[RowFields, Language, str], list[BenchItem]]
+
+
+@dataclass(frozen=True)
+class WithheldLabels:
+    """The value a label field holds where a revision withholds its labels: if every row has it, none is scored."""
+
+    field: str
+    value: Any
+    advice: str  # what to download instead
+
+    def matches(self, row: Row) -> bool:
+        value = row.values.get(self.field)
+        return value is not None and str(value).strip() == str(self.value)
 
 
 @dataclass(frozen=True)
@@ -39,6 +65,10 @@ class Benchmark:
     registry_languages_only: bool  # True: a row in another language is an error, not a skip
     has_images: bool = True
     aliases: tuple[str, ...] = ()
+    splits: SplitFilter | None = None  # the splits it scores; None: every part of the download
+    field_aliases: tuple[FieldAlias, ...] = ()
+    image_archives: tuple[ImageArchive, ...] = ()
+    withheld_labels: WithheldLabels | None = None
 
 
 class UnknownBenchmarkError(ValueError):
@@ -61,10 +91,12 @@ for _bench in (
         name="aya-vision-bench",
         kind="pairwise",
         parse=parsers.parse_aya_vision_bench,
-        fields="index, prompt, image (a list), reference, image_source, image_source_category, language",
+        fields="index, prompt (or question), image (a list), reference, image_source, image_source_category, language",
         hub="CohereLabs/AyaVisionBench",
         registry_languages_only=True,
         aliases=("ayavisionbench",),
+        # The integer ``index`` of those revisions needs no alias: ids are read as text from strings or integers.
+        field_aliases=(FieldAlias("prompt", "question", "earlier revisions of CohereLabs/AyaVisionBench"),),
     ),
     Benchmark(
         name="m-wildvision",
@@ -92,6 +124,12 @@ for _bench in (
         fields="ID, Subset (language), Question, Options, Label, image",
         hub="afaji/cvqa",
         registry_languages_only=False,
+        withheld_labels=WithheldLabels(
+            "Label",
+            -1,
+            "the public afaji/cvqa test split withholds its labels (Label -1 on every row), and a row with Label -1 "
+            "cannot be scored: use a revision or copy of CVQA that carries the labels (see the README)",
+        ),
     ),
     Benchmark(
         name="xmmmu",
@@ -105,9 +143,11 @@ for _bench in (
         name="kaleidoscope",
         kind="academic",
         parse=parsers.parse_kaleidoscope,
-        fields="language, question, options, answer (index), image (path)",
+        fields="language, question, options, answer (index), image (path; read from data.zip if not on disk)",
         hub="CohereLabs/kaleidoscope",
         registry_languages_only=False,
+        # The rows say data/<source>/images/x.png; the hub ships those files in data.zip as final_data/...
+        image_archives=(ImageArchive("data/", "final_data/", "data.zip"),),
     ),
     Benchmark(
         name="maxm",
@@ -116,6 +156,8 @@ for _bench in (
         fields="question_id, question, answers, language, image",
         hub="floschne/maxm",
         registry_languages_only=False,
+        # The hub holds a yes/no variant of each language split; harnesses score the 7 language splits only.
+        splits=SplitFilter(drop=("*_yesno",), why="maxm scores the language splits, not the yes/no ones"),
     ),
     Benchmark(
         name="mtvqa",
@@ -124,6 +166,8 @@ for _bench in (
         fields="id, lang, qa_pairs, image",
         hub="ByteDance/MTVQA",
         registry_languages_only=False,
+        # The download holds the train split too (several times the test split); harnesses score test only.
+        splits=SplitFilter(keep=("test",), why="mtvqa scores the test split only"),
     ),
 ):
     register_benchmark(_bench)
@@ -178,24 +222,50 @@ def _row_language(row: Row, fields: RowFields, bench: Benchmark, forced: Languag
     )
 
 
+def _check_labels(loaded: LoadedBenchmark, withheld: int, read: int) -> None:
+    rule = loaded.bench.withheld_labels
+    if rule is not None and read and withheld == read:
+        raise BenchmarkDataError(
+            f"{loaded.path}: every one of the {read} row(s) has {rule.field} = {rule.value!r}: this revision of "
+            f"{loaded.bench.hub} withholds its labels, so nothing can be scored; {rule.advice}"
+        )
+
+
 def load_benchmark(
-    name: str, path: str | Path, languages: Iterable[str] | None = None, language: str | None = None
+    name: str,
+    path: str | Path,
+    languages: Iterable[str] | None = None,
+    language: str | None = None,
+    splits: Iterable[str] | None = None,
 ) -> LoadedBenchmark:
     """Read and check a benchmark from local files.
 
     ``languages`` keeps only those languages (NLLB or ISO codes; others are counted as "not selected").
     ``language`` sets the language of every row, for files that name none.
+    ``splits`` (names or ``fnmatch`` patterns) replaces the benchmark's own choice of scored splits; ``["*"]``
+    reads every split. Rows of the splits left out are counted as skipped.
     """
     bench = get_benchmark(name)
     path = Path(path)
     wanted = {get_language(code).nllb for code in languages} if languages else None
     forced = get_language(language) if language else None
+    if isinstance(splits, str):
+        splits = (splits,)  # one split name, not its letters
+    chosen = SplitFilter(keep=tuple(splits), why="not among the splits asked for") if splits is not None else None
+    source = BenchmarkSource(path, chosen or bench.splits)
     root = data_root(path)
+    finder = ImageFinder(root, bench.image_archives)
     loaded = LoadedBenchmark(bench, path, [])
+    for part in source.skipped:
+        loaded.rows += part.rows
+        loaded.skipped[part.reason] += part.rows
     seen: dict[str, str] = {}
-    for row in iter_rows(path):
+    read = withheld = 0
+    for row in source.rows():
         loaded.rows += 1
-        fields = RowFields(row, root)
+        read += 1
+        withheld += bench.withheld_labels is not None and bench.withheld_labels.matches(row)
+        fields = RowFields(row, root, aliases=bench.field_aliases, finder=finder)
         lang = _row_language(row, fields, bench, forced)
         if lang is None:
             loaded.skipped["outside the 23 languages"] += 1
@@ -211,6 +281,7 @@ def load_benchmark(
                 raise BenchmarkDataError(f"{row.where}: duplicate item id {item.id!r} (first at {seen[item.id]})")
             seen[item.id] = row.where
             loaded.items.append(item)
+    _check_labels(loaded, withheld, read)
     if not loaded.items:
         raise BenchmarkDataError(f"{path}: no usable items for {bench.name} ({loaded.summary()})")
     return loaded

@@ -10,6 +10,11 @@ Accepted layouts of ``--data PATH``:
 
 Each row comes with where it was read (``FILE:LINE`` or ``FILE:row N``) for error messages, and the language
 its path names, if any (a config folder, a split, or a file name such as ``..._Arabic.parquet``).
+
+A download often holds splits a benchmark does not score (MTVQA's ``train-*.parquet`` next to its
+``test-*.parquet``; MaXM's ``en_yesno-*.parquet``). A ``SplitFilter`` names the scored ones; the split of each
+file is read from the Hugging Face naming (``<split>-00000-of-00001.parquet``, ``test-*.parquet``, a ``test/``
+folder) or a ``DatasetDict``'s split names, and every part left out is reported with its row count.
 """
 
 from __future__ import annotations
@@ -17,8 +22,10 @@ from __future__ import annotations
 import ast
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -158,7 +165,77 @@ def _iter_parquet(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
         parquet.close()
 
 
-def _iter_saved_dataset(root: Path) -> Iterator[tuple[str, dict[str, Any], str | None]]:
+# The words ``datasets`` takes for split names when files are not named ``<split>-NNNNN-of-NNNNN``.
+_SPLIT_WORDS = frozenset(
+    {"train", "training", "validation", "valid", "val", "dev", "test", "testing", "eval", "evaluation"}
+)
+# ``push_to_hub`` names shards ``<split>-00000-of-00003`` (older versions append ``-<hash>``); a split name is \w+.
+_SHARD = re.compile(r"^(\w+)-\d{5}-of-\d{5}(?:-[0-9a-f]+)?$")
+_SPLIT_PREFIX = re.compile(r"^([A-Za-z]+)(?:[-._ 0-9].*)?$")
+
+
+def split_of(parts: list[str]) -> str | None:
+    """The split a file's path names (its parts under the root, stem last), or ``None`` when it names none.
+
+    A shard name gives any split (``en_yesno-00000-of-00001``); otherwise only the usual split words count,
+    as a file-name prefix (``test-0``) or a folder (``train/...``): ``eng_Latn/`` is a config, not a split.
+    """
+    stem = parts[-1]
+    shard = _SHARD.match(stem)
+    if shard:
+        return shard.group(1)
+    prefix = _SPLIT_PREFIX.match(stem)
+    if prefix and prefix.group(1).casefold() in _SPLIT_WORDS:
+        return prefix.group(1).casefold()
+    for folder in reversed(parts[:-1]):
+        if folder.casefold() in _SPLIT_WORDS:
+            return folder.casefold()
+    return None
+
+
+@dataclass(frozen=True)
+class SplitFilter:
+    """Which splits of a download a benchmark scores; rows of the others are skipped and counted, never read.
+
+    ``keep`` and ``drop`` hold split names or ``fnmatch`` patterns; an empty ``keep`` keeps every split not
+    dropped. A part whose split cannot be told (a lone ``bench.jsonl``) is kept: it is what the user pointed at.
+    """
+
+    keep: tuple[str, ...] = ()
+    drop: tuple[str, ...] = ()
+    why: str = "not scored"
+
+    def skip_reason(self, split: str | None) -> str | None:
+        if split is None:
+            return None
+        dropped = any(fnmatchcase(split, pattern) for pattern in self.drop)
+        if dropped or (self.keep and not any(fnmatchcase(split, pattern) for pattern in self.keep)):
+            return f"in split {split!r} ({self.why})"
+        return None
+
+
+@dataclass(frozen=True)
+class SkippedPart:
+    """A file or dataset split the split filter left out, and how many rows it holds."""
+
+    where: str
+    split: str
+    rows: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class _Part:
+    """One readable piece of a download: a file or a split of a saved dataset."""
+
+    where: str
+    language: Language | None
+    read: Callable[[], Iterator[tuple[str, dict[str, Any]]]]
+    count: Callable[[], int]
+    split: str | None
+
+
+def _saved_parts(root: Path) -> list[_Part]:
     import datasets
 
     try:
@@ -166,14 +243,38 @@ def _iter_saved_dataset(root: Path) -> Iterator[tuple[str, dict[str, Any], str |
     except (FileNotFoundError, ValueError, OSError) as err:
         raise BenchmarkDataError(f"{root}: not a readable dataset folder ({err})") from None
     splits = loaded.items() if isinstance(loaded, datasets.DatasetDict) else [(None, loaded)]
-    for split, dataset in splits:
-        label = f"{root}[{split}]" if split else str(root)
-        row = 0
-        # The arrow format yields image columns as {bytes, path} structs: nothing is decoded until needed.
-        for batch in dataset.with_format("arrow").iter(batch_size=_BATCH_ROWS):
-            for value in batch.to_pylist():
-                yield f"{label}:row {row}", value, split
-                row += 1
+    return [
+        _Part(
+            f"{root}[{split}]" if split else str(root),
+            language_from_path([split]) if split else None,
+            partial(_iter_dataset, f"{root}[{split}]" if split else str(root), dataset),
+            partial(getattr, dataset, "num_rows"),
+            split,
+        )
+        for split, dataset in splits
+    ]
+
+
+def _iter_dataset(label: str, dataset: Any) -> Iterator[tuple[str, dict[str, Any]]]:
+    row = 0
+    # The arrow format yields image columns as {bytes, path} structs: nothing is decoded until needed.
+    for batch in dataset.with_format("arrow").iter(batch_size=_BATCH_ROWS):
+        for value in batch.to_pylist():
+            yield f"{label}:row {row}", value
+            row += 1
+
+
+def _count_rows(path: Path) -> int:
+    """Rows in a file without reading them where the format allows (Parquet keeps the count in its footer)."""
+    if path.suffix == ".parquet":
+        try:
+            return pq.ParquetFile(path).metadata.num_rows
+        except (pa.ArrowException, OSError) as err:
+            raise BenchmarkDataError(f"{path}: cannot read Parquet file: {err}") from None
+    if path.suffix == ".jsonl":
+        with open(path, "rb") as handle:
+            return sum(1 for line in handle if line.strip())
+    return sum(1 for _ in _iter_json(path))
 
 
 def _is_saved_dataset(path: Path) -> bool:
@@ -194,30 +295,57 @@ def _row_files(root: Path) -> list[Path]:
     return files
 
 
-def iter_rows(path: str | Path) -> Iterator[Row]:
-    """Every row of a benchmark at ``path`` (see the module doc for the layouts), in a stable order."""
-    path = Path(path)
-    if not path.exists():
-        raise BenchmarkDataError(f"{path} does not exist")
-    ordinal = 0
-    if path.is_dir() and _is_saved_dataset(path):
-        for where, values, split in _iter_saved_dataset(path):
-            yield Row(where, values, language_from_path([split]) if split else None, ordinal)
-            ordinal += 1
-        return
+def _file_parts(path: Path) -> list[_Part]:
     if path.is_dir():
         files, root = _row_files(path), path
     elif path.suffix in ROW_SUFFIXES:
         files, root = [path], path.parent
     else:
         raise BenchmarkDataError(f"{path}: unsupported file type {path.suffix!r}; expected .jsonl, .json or .parquet")
+    readers = {".jsonl": _iter_jsonl, ".json": _iter_json, ".parquet": _iter_parquet}
+    parts = []
     for file in files:
-        parts = [*file.relative_to(root).parent.parts, file.stem]
-        hint = language_from_path(parts)
-        reader = {".jsonl": _iter_jsonl, ".json": _iter_json, ".parquet": _iter_parquet}[file.suffix]
-        for where, values in reader(file):
-            yield Row(where, values, hint, ordinal)
-            ordinal += 1
+        names = [*file.relative_to(root).parent.parts, file.stem]
+        read, count = partial(readers[file.suffix], file), partial(_count_rows, file)
+        parts.append(_Part(str(file), language_from_path(names), read, count, split_of(names)))
+    return parts
+
+
+class BenchmarkSource:
+    """The rows of a benchmark at ``path`` (see the module doc for the layouts), less the splits it does not score.
+
+    ``skipped`` lists, before any row is read, each file or split the filter left out with its row count.
+    """
+
+    def __init__(self, path: str | Path, splits: SplitFilter | None = None) -> None:
+        self.path = Path(path)
+        if not self.path.exists():
+            raise BenchmarkDataError(f"{self.path} does not exist")
+        saved = self.path.is_dir() and _is_saved_dataset(self.path)
+        self._parts = _saved_parts(self.path) if saved else _file_parts(self.path)
+        self._reasons = [splits.skip_reason(part.split) if splits else None for part in self._parts]
+        self.skipped = [
+            SkippedPart(part.where, part.split or "", part.count(), reason)
+            for part, reason in zip(self._parts, self._reasons, strict=True)
+            if reason is not None
+        ]
+
+    def rows(self) -> Iterator[Row]:
+        """Every kept row in a stable order; ordinals count skipped rows too, so they do not depend on the filter."""
+        ordinal = 0
+        skipped = iter(self.skipped)
+        for part, reason in zip(self._parts, self._reasons, strict=True):
+            if reason is not None:
+                ordinal += next(skipped).rows
+                continue
+            for where, values in part.read():
+                yield Row(where, values, part.language, ordinal)
+                ordinal += 1
+
+
+def iter_rows(path: str | Path, splits: SplitFilter | None = None) -> Iterator[Row]:
+    """Every row of a benchmark at ``path`` (see the module doc for the layouts), in a stable order."""
+    return BenchmarkSource(path, splits).rows()
 
 
 def data_root(path: str | Path) -> Path:

@@ -208,6 +208,7 @@ def encode_conversation(
         text=[text],
         images=[images] if images else None,
         add_special_tokens=False,
+        padding=False,  # one conversation; and many LLMs (Llama 3) have no pad token
         return_offsets_mapping=True,
         return_text_replacement_offsets=True,
         return_tensors="pt",

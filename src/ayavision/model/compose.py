@@ -133,6 +133,10 @@ def _prepare_tokenizer(tokenizer: PreTrainedTokenizerBase, max_tiles: int, repor
     note = install_chat_template(tokenizer)
     if note:
         report.notes.append(note)
+    if tokenizer.pad_token is None and tokenizer.eos_token is not None:
+        # Batched generation and packing pad; an existing token serves (padding is masked), no new one is trained.
+        tokenizer.pad_token = tokenizer.eos_token
+        report.notes.append(f"the tokenizer has no pad token: {tokenizer.eos_token} pads (masked, never trained on)")
     return added
 
 
