@@ -222,3 +222,20 @@ def test_a_plugin_benchmark_in_the_aya_vision_bench_schema(tmp_path: Path) -> No
             register_benchmark(Benchmark(**{**bench.__dict__, "hub": "elsewhere"}))
     finally:
         BENCHMARKS.pop("shapes-bench")
+
+
+def test_the_text_skill_set_loads_and_scores_by_its_rules(tmp_path):
+    from ayavision.evaluate.metrics import score_item
+
+    shipped = Path(__file__).parents[2] / "recipes" / "experiments" / "text-skills.jsonl"
+    loaded = load_benchmark("text-skills", shipped)
+    assert len(loaded.items) == 48 and not loaded.skipped
+    assert {item.language for item in loaded.items} == {"eng_Latn", "fra_Latn", "deu_Latn", "spa_Latn"}
+    capital = loaded.by_id()["eng_Latn/capital-france"]
+    assert capital.prompt == "What is the capital of France?" and not capital.has_images
+    assert score_item(capital, "The capital of France is Paris.").correct
+    assert not score_item(capital, "It is Lyon.").correct
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "x", "language": "eng_Latn", "prompt": "Q?", "answers": ["a"], "metric": "fuzzy"}\n')
+    with pytest.raises(BenchmarkDataError, match=r"bad.jsonl:1.*metric.*contains, exact"):
+        load_benchmark("text-skills", bad)

@@ -13,15 +13,6 @@ import pytest
 
 REPO = Path(__file__).parents[2]
 CACHE = Path(os.environ.get("AYAVISION_REAL_MODELS", Path.home() / ".cache" / "ayavision" / "real-models"))
-# A SigLIP of the real architecture but tiny and random: no package ships SigLIP weights.
-TINY_SIGLIP = {
-    "hidden_size": 64,
-    "intermediate_size": 128,
-    "num_hidden_layers": 2,
-    "num_attention_heads": 4,
-    "patch_size": 8,
-    "image_size": 64,
-}
 
 
 def _real(folder: str) -> Path:
@@ -45,11 +36,12 @@ def gemma3_dir() -> Path:
 
 
 def compose_spec(llm: Path, max_tiles: int = 4):
-    from ayavision.model.spec import LLMSpec, ModelSpec, TilingSpec, VisionSpec
+    from ayavision.model.presets import get_preset
+    from ayavision.model.spec import LLMSpec, ModelSpec, TilingSpec
 
     return ModelSpec(
         name=f"tiny-siglip-{llm.name}",
-        vision=VisionSpec(config=TINY_SIGLIP),
+        vision=get_preset("tiny").vision,  # the real SigLIP architecture, tiny and random: no package ships weights
         llm=LLMSpec(checkpoint=llm),
         tiling=TilingSpec(max_tiles=max_tiles),
     )

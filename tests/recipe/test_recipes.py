@@ -45,3 +45,14 @@ def test_recipe_mistakes_name_the_field(tmp_path):
         load_recipe(bad, tmp_path / "run")
     result = runner.invoke(app, ["run", str(bad), "--dry-run"])
     assert result.exit_code == 1 and "nowhere" in result.output
+
+
+def test_the_real_llm_experiment_recipe_plans_on_smollm2_and_ships_its_text_skill_set(tmp_path):
+    path = REPO / "recipes" / "experiments" / "real-llm-merge.yaml"
+    result = runner.invoke(app, ["run", str(path), "--dry-run", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    recipe, _ = load_recipe(path, tmp_path)
+    assert recipe.model.llm.checkpoint == Path.home() / ".cache/ayavision/real-models/smollm2-135m-instruct"
+    assert recipe.text_llm() == recipe.model.llm.checkpoint  # the merge goes back to SmolLM2 itself
+    skills = next(b for b in recipe.evaluate.benches if b.name == "text-skills")
+    assert skills.path == path.parent / "text-skills.jsonl"

@@ -6,7 +6,9 @@ Pairwise (judged) benchmarks: ``aya-vision-bench`` (NLLB-coded configs; ``image`
 
 Academic (scored) benchmarks: ``cvqa``, ``xmmmu``, ``kaleidoscope`` (multiple choice), ``maxm`` (exact match
 after normalisation) and ``mtvqa`` (answer contained in the prediction). They cover languages outside the 23;
-such rows are skipped and counted in the load summary, never dropped silently.
+such rows are skipped and counted in the load summary, never dropped silently. ``text-skills`` is a text LLM's
+factual and instruction skill, short answers scored by containment or exact match (the set ships with the
+experiments: recipes/experiments/text-skills.jsonl).
 
 Each benchmark also says how its real download differs from a plain table: the splits it scores
 (``SplitFilter``: MTVQA's test split, MaXM without its yes/no splits), other names its fields had in earlier
@@ -168,6 +170,15 @@ for _bench in (
         registry_languages_only=False,
         # The download holds the train split too (several times the test split); harnesses score test only.
         splits=SplitFilter(keep=("test",), why="mtvqa scores the test split only"),
+    ),
+    Benchmark(
+        name="text-skills",
+        kind="academic",
+        parse=parsers.parse_text_skill,
+        fields="id, language, prompt, answers (a list), metric (contains | exact), category",
+        hub="(shipped: recipes/experiments/text-skills.jsonl)",
+        registry_languages_only=True,
+        has_images=False,
     ),
 ):
     register_benchmark(_bench)

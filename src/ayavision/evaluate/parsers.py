@@ -198,3 +198,29 @@ def parse_mtvqa(fields: RowFields, lang: Language, bench: str) -> list[BenchItem
             )
         )
     return items
+
+
+TEXT_SKILL_METRICS = ("contains", "exact")
+
+
+def parse_text_skill(fields: RowFields, lang: Language, bench: str) -> list[BenchItem]:
+    """A question with short accepted answers and the rule that scores it (``contains`` or ``exact``)."""
+    prompt = fields.text("prompt")
+    answers = fields.text_list("answers")
+    metric = fields.text("metric")
+    if metric not in TEXT_SKILL_METRICS:
+        raise fields.error("metric", f"expected one of {', '.join(TEXT_SKILL_METRICS)}, got {metric!r}")
+    return [
+        _item(
+            fields,
+            lang,
+            bench,
+            fields.text("id"),
+            prompt=prompt,
+            question=prompt,
+            category=fields.text("category", required=False),
+            metric=metric,
+            answers=tuple(answers),
+            reference=answers[0],
+        )
+    ]

@@ -161,10 +161,13 @@ def _substitute(value: Any, run: str) -> Any:
 
 
 def _resolve_paths(recipe: RecipeConfig, base: Path) -> RecipeConfig:
-    """Relative paths in a recipe are relative to the recipe file, as in the other config files."""
+    """Relative paths in a recipe are relative to the recipe file, as in the other config files; ``~`` is home."""
 
     def absolute(p: Path | None) -> Path | None:
-        return p if p is None or p.is_absolute() else (base / p).resolve()
+        if p is None:
+            return None
+        p = p.expanduser()
+        return p if p.is_absolute() else (base / p).resolve()
 
     data = recipe.data.model_copy(update={"original": absolute(recipe.data.original)})
     model = recipe.model
