@@ -82,7 +82,9 @@ def convert(gguf: Path, out: Path, model: RealModel) -> None:
     """GGUF -> safetensors folder (config, weights, tokenizer, generation config), written atomically."""
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, GenerationConfig
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.disable_progress_bar()  # one line per model in CI logs, not hundreds of progress frames
     started = time.perf_counter()
     folder, name = str(gguf.parent), gguf.name
     tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)

@@ -241,10 +241,8 @@ def _from_base(spec: ModelSpec) -> Composed:
     if not isinstance(model, AyaVisionForConditionalGeneration):
         raise ValueError(f"base: {spec.base} holds a {type(model).__name__}, not an AyaVision model")
     processor = AutoProcessor.from_pretrained(spec.base)
-    if processor.chat_template is None:
-        processor.chat_template = processor.tokenizer.chat_template
-    # The folder's own template is kept: processor.tokenizer is made image-aware only if the folder has none.
-    processor.tokenizer.chat_template = processor.chat_template
+    # The folder's own (image-aware) template is kept; only a folder without one is given one.
+    processor.tokenizer.chat_template = processor.chat_template or processor.tokenizer.chat_template
     report.added_tokens = _prepare_tokenizer(processor.tokenizer, spec.tiling.max_tiles, report)
     processor.chat_template = processor.tokenizer.chat_template
     _resize_vocab(model, processor.tokenizer, report)
