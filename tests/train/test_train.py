@@ -104,6 +104,18 @@ def test_align_then_sft_from_the_cli_lowers_the_loss_and_loads_in_transformers(r
     assert {"fra_Latn", "deu_Latn", "eng_Latn"} == set(report["language_shares"])
 
 
+def test_stage_outputs_and_checkpoints_have_the_released_weight_layout(recipe_path, tmp_path, tiny_model_dir):
+    from ayavision.model.checkpoint import layout_kind, list_tensors
+
+    recipe = load_train_recipe(recipe_path)
+    train_stage(recipe, "align", tmp_path / "align", init=tiny_model_dir, max_steps=3, quiet=True)
+    for folder in (tmp_path / "align" / "model", tmp_path / "align" / "checkpoints" / "step-00000003" / "model"):
+        names = [t.name for t in list_tensors(folder)]
+        assert layout_kind(names) == "released", folder
+        released = ("vision_tower.vision_model.", "multi_modal_projector.", "language_model.")
+        assert all(n.startswith(released) for n in names)
+
+
 def test_frozen_parts_are_bit_identical_and_not_optimised(recipe_path, tmp_path, tiny_model_dir):
     recipe = load_train_recipe(recipe_path)
     before = _weights(tiny_model_dir)
