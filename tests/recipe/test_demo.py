@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -41,6 +42,7 @@ def test_demo_quick_runs_every_stage_and_writes_the_report(tmp_path):
         assert (report / figure).stat().st_size > 1000, figure
         assert f"({figure})" in text
     assert "precision" in text and "chrF" in text
+    assert re.search(r"- sft: \d+ steps, .*seconds per step p50 [\d.]+, p95 [\d.]+, max [\d.]+", text)
     assert text.count("data:image/png;base64") == 0  # the markdown links; the HTML embeds
     assert (report / "report.html").read_text(encoding="utf-8").count("data:image/png;base64") >= 4
     headline = json.loads((report / "headline.json").read_text(encoding="utf-8"))

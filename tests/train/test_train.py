@@ -264,3 +264,13 @@ def test_bad_recipes_and_setups_fail_before_any_work(recipe_path, tmp_path, tiny
         app, ["train", "--config", str(recipe_path), "--stage", "align", "--out", str(tmp_path / "w")]
     )
     assert result.exit_code == 1 and "--init" in result.output
+
+
+def test_step_time_summary_reads_stalls_from_the_logged_seconds():
+    from ayavision.train.metrics import step_time_summary
+
+    records = [{"step": i, "seconds": {"data": 0.1, "compute": 0.9, "update": 0.0}} for i in range(19)]
+    records.append({"step": 19, "seconds": {"data": 0.0, "compute": 12.0, "update": 0.0}})  # one stalled step
+    times = step_time_summary(records)
+    assert times == {"steps": 20, "p50": pytest.approx(1.0), "p95": pytest.approx(1.0), "max": 12.0}
+    assert step_time_summary([{"step": 1, "loss": 2.0}]) is None

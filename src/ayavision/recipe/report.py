@@ -16,6 +16,7 @@ import matplotlib.pyplot as plt
 
 from ayavision.recipe.config import RecipeConfig
 from ayavision.recipe.evaluation import SUMMARY, TEXT_LLM
+from ayavision.train.metrics import step_time_summary
 from ayavision.utils.fs import atomic_write_text
 
 # Sections plug-ins add, e.g. the shapes world's filter precision/recall (it alone knows the injected errors).
@@ -121,7 +122,11 @@ def _training_section(run: Path, out: Path) -> list[str]:
     lines = ["## Training", "", "![loss](loss.png)", ""]
     for stage, rows in curves.items():
         if rows:
-            lines.append(f"- {stage}: {len(rows)} steps, loss {rows[0]['loss']:.3f} -> {rows[-1]['loss']:.3f}")
+            line = f"- {stage}: {len(rows)} steps, loss {rows[0]['loss']:.3f} -> {rows[-1]['loss']:.3f}"
+            times = step_time_summary(rows)
+            if times is not None:
+                line += f"; seconds per step p50 {times['p50']:.2f}, p95 {times['p95']:.2f}, max {times['max']:.2f}"
+            lines.append(line)
     return [*lines, ""]
 
 

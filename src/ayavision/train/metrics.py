@@ -82,3 +82,17 @@ def flops_per_token(model: nn.Module) -> float:
     total = sum(p.numel() for p in model.parameters())
     trained = sum(p.numel() for p in model.parameters() if p.requires_grad)
     return 2.0 * total + 4.0 * trained
+
+
+def step_time_summary(records: list[dict]) -> dict[str, float] | None:
+    """Median, p95 and max seconds per step (data + compute + update) of a stage's metrics.jsonl records.
+
+    A p95 far above the median means steps that stalled (another process on the cores, a slow disk), not a slower
+    model: compare the two before reading throughput.
+    """
+    times = sorted(sum(r["seconds"].values()) for r in records if isinstance(r.get("seconds"), dict))
+    if not times:
+        return None
+    middle = len(times) // 2
+    median = times[middle] if len(times) % 2 else (times[middle - 1] + times[middle]) / 2
+    return {"steps": len(times), "p50": median, "p95": times[round(0.95 * (len(times) - 1))], "max": times[-1]}
