@@ -25,6 +25,9 @@ def test_a_saved_folder_has_the_released_layout(tiny_model_dir):
     assert details.layout_style.startswith("released")
     prefixes = {group.prefix for group in details.layout}
     assert prefixes == {"vision_tower.vision_model.*", "multi_modal_projector.*", "language_model.model.*"}
+    from ayavision.model.checkpoint import rewrite_released_layout
+
+    assert rewrite_released_layout(tiny_model_dir) == 0  # written in one pass: no shard is copied a second time
     assert details.parameters["total"] == describe("tiny").parameters["total"]
     assert details.tokens_per_tile == 16 and details.max_image_tokens == 13 * 16
 

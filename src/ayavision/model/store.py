@@ -27,10 +27,23 @@ def save_composed(
     return out
 
 
+_TOWER = "model.vision_tower."
+
+
 def save_model(model, processor, folder: str | Path, max_shard_size: str = "5GB") -> None:
     """Weights in the released layout (``vision_tower.vision_model.*``), config, generation config and processor:
-    the folder transformers and vLLM load like a released Aya Vision model. Callers make it atomic."""
-    model.save_pretrained(folder, max_shard_size=max_shard_size)
+    the folder transformers and vLLM load like a released Aya Vision model. Callers make it atomic.
+
+    transformers 5.x maps in-memory names back to its on-disk ones as it saves (``model.vision_tower.`` ->
+    ``vision_tower.``), so naming the tower's tensors ``model.vision_tower.vision_model.*`` writes the released
+    names in one pass. Should a transformers version map differently, the header rewrite renames what is left
+    (it reads only headers when nothing needs renaming).
+    """
+    state = {
+        (_TOWER + "vision_model." + name[len(_TOWER) :]) if name.startswith(_TOWER) else name: tensor
+        for name, tensor in model.state_dict().items()
+    }
+    model.save_pretrained(folder, state_dict=state, max_shard_size=max_shard_size)
     processor.save_pretrained(folder)
     rewrite_released_layout(folder)
 
