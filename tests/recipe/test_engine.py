@@ -68,3 +68,9 @@ def test_only_and_from(tmp_path):
     fresh = tmp_path / "fresh"
     with pytest.raises(RecipeRunError, match="not up to date"):
         execute(_chain(calls, settings), fresh, only="merge", log=lambda _: None)
+    # Stage by stage in a new folder: each --only run succeeds and leaves the stages below it for later.
+    calls.clear()
+    for name in ("data", "train"):
+        report = execute(_chain(calls, settings), tmp_path / "stepwise", only=name, log=lambda _: None)
+        assert report.ran == [name]
+    assert calls == ["data", "train"] and not (tmp_path / "stepwise" / "merge").exists()

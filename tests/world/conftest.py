@@ -19,6 +19,7 @@ TINY_TEXT_LLM = {
     "heads": 2,
     "kv_heads": 1,
     "max_positions": 512,
+    "scene_qa_eval": 23,
 }
 
 

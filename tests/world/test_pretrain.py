@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from ayavision.languages import LANGUAGES
 from ayavision.model.tokens import END_OF_TURN, IMG_PATCH, TILE_GLOBAL
 from ayavision.world.grammar import render
@@ -97,3 +99,39 @@ def test_description_text_is_plain_text_in_many_languages_with_every_token_learn
     assert encode_description(tok, 0, 3) == encoded[3]  # seeded by the item
     texts = {tok.decode(ids[1:]).strip()[:12] for ids, _ in encoded}
     assert len(texts) > 6  # different scenes and languages
+
+
+def test_written_scene_questions_cover_every_language_and_are_answered_by_their_description():
+    from ayavision.languages import LANGUAGES
+    from ayavision.world.pretrain.scene_qa import scene_qa
+
+    dialogues = [scene_qa(0, i, "train", 3) for i in range(400)]
+    assert {d.language for d in dialogues} == {lang.nllb for lang in LANGUAGES}
+    assert all(len(d.turns) == 3 for d in dialogues)
+    kinds = {kind for d in dialogues for _, _, kind in d.turns}
+    assert {"colour", "size", "position", "shape", "number", "yesno"} <= kinds
+    # A colour, size or place asked about is written in the description, in the question's language.
+    for d in dialogues:
+        for _, answer, kind in d.turns:
+            if kind in ("colour", "size", "position"):
+                assert answer in d.description, (d.id, answer)
+    held_out = {scene_qa(0, i, "eval", 1).prompt for i in range(50)}
+    assert not held_out & {d.prompt for d in dialogues}
+
+
+def test_a_text_llm_taught_written_scene_questions_reports_them_per_language(world_tokenizer, tmp_path):
+    from ayavision.world.pretrain import pretrain_text_llm
+
+    summary = pretrain_text_llm(
+        tmp_path / "llm",
+        world_tokenizer,
+        **{**TINY_TEXT_LLM, "batch_size": 4, "scene_qa_share": 0.5, "scene_qa_eval": 46},
+    )
+    assert summary["scene_qa_questions"] == 46
+    assert len(summary["scene_qa_by_language"]) > 15
+    assert set(summary["scene_qa_by_language"]) <= {lang.nllb for lang in LANGUAGES}
+    assert 0.1 < summary["scene_qa_chance"] < 0.5
+    with pytest.raises(ValueError, match="scene_qa_share"):
+        pretrain_text_llm(
+            tmp_path / "bad", world_tokenizer, **{**TINY_TEXT_LLM, "scene_qa_share": 0.6, "description_share": 0.4}
+        )

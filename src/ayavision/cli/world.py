@@ -186,7 +186,7 @@ def parts(
     threads: int | None = Threads,
     quiet: bool = Quiet,
 ) -> None:
-    """All three tiny parts into OUT/tokenizer, OUT/encoder and OUT/text-llm (each cached by its config)."""
+    """All three tiny parts into OUT/tokenizer, OUT/encoder and OUT/text-llm, with the shipped parts' settings."""
     from ayavision.world.pretrain import (
         EncoderConfig,
         LLMConfig,

@@ -117,7 +117,8 @@ def execute(
             report.summaries[stage.name] = json.loads((folder / DONE).read_text(encoding="utf-8")).get("summary")
             continue
         if item.action.startswith("skip"):
-            if any(n in report.ran for n in stage.needs) or not (folder / DONE).exists():
+            # Below the --only stage a skipped stage is simply left for a later run; above it, it is an input.
+            if only not in report.ran and not (folder / DONE).exists():
                 raise RecipeRunError(f"--only {only}: stage {stage.name!r} it depends on is not up to date; run it")
             continue
         missing = [n for n in stage.needs if not (run_dir / n / DONE).exists()]

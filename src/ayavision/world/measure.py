@@ -98,14 +98,20 @@ def guess_accuracy(dataset: str | Path | Iterable[ConversationRecord]) -> float:
     0-5: 1/6, colours: 1/6, ...): the floor a model must beat to show it reads the images."""
     from ayavision.world.frames import FRAMES
     from ayavision.world.oracle import read_text
-    from ayavision.world.texttask import _CHOICES
 
-    choices = {"yesno": 2, "number": 6, **_CHOICES}
     odds = []
     for record in _records(dataset):
         read = read_text(record.user_prompt_text(), [record.language])
         asked = read.question() if read else None
         kind = FRAMES[asked.frame].answer if asked is not None and asked.frame else None
-        if kind in choices:
-            odds.append(1 / choices[kind])
+        if (odd := guess_odds(kind)) is not None:
+            odds.append(odd)
     return sum(odds) / len(odds) if odds else 0.0
+
+
+def guess_odds(kind: str | None) -> float | None:
+    """The chance that a uniform guess answers a question of this answer kind; None for free-form kinds."""
+    from ayavision.world.texttask import _CHOICES
+
+    choices = {"yesno": 2, "number": 6, **_CHOICES}
+    return 1 / choices[kind] if kind in choices else None

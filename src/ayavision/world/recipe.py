@@ -43,6 +43,9 @@ class WorldSourceOptions(Strict):
     encoder: EncoderConfig = EncoderConfig()
     text_llm: LLMConfig = LLMConfig()
     progress: bool = Field(True, description="progress bars while the parts pretrain")
+    shipped_parts: bool = Field(
+        True, description="use the parts shipped with ayavision when these settings are theirs (else build them)"
+    )
 
 
 @register_data_source(SOURCE, options=WorldSourceOptions)
@@ -50,6 +53,7 @@ def shapes_world_source(options: dict[str, Any], out: Path) -> dict[str, Any]:
     """Generate the world data and benchmarks and pretrain the tiny parts (each cached by its config)."""
     from ayavision.world.dataset import make_world_dataset
     from ayavision.world.pretrain import pretrain_encoder, pretrain_text_llm, pretrain_tokenizer
+    from ayavision.world.pretrain.shipped import install_shipped
     from ayavision.world.texttask import make_text_task
 
     try:
@@ -61,9 +65,16 @@ def shapes_world_source(options: dict[str, Any], out: Path) -> dict[str, Any]:
     vqa = make_world_dataset(out / "bench" / "world-vqa", settings.vqa_bench)
     held_out = settings.text_llm.task(settings.text_bench.n, seed=settings.text_bench.seed)
     text = make_text_task(out / "bench" / "world-text", held_out)
-    pretrain_tokenizer(parts / "tokenizer", settings.tokenizer)
-    encoder = pretrain_encoder(parts / "encoder", parts / "tokenizer", settings.encoder, progress=settings.progress)
-    llm = pretrain_text_llm(parts / "text-llm", parts / "tokenizer", settings.text_llm, progress=settings.progress)
+    tokenizer = parts / "tokenizer"
+    shipped = []
+    if settings.shipped_parts and install_shipped("tokenizer", tokenizer, settings.tokenizer):
+        shipped.append("tokenizer")
+    pretrain_tokenizer(tokenizer, settings.tokenizer)
+    for name, config in (("encoder", settings.encoder), ("text-llm", settings.text_llm)):
+        if settings.shipped_parts and install_shipped(name, parts / name, config, tokenizer):
+            shipped.append(name)
+    encoder = pretrain_encoder(parts / "encoder", tokenizer, settings.encoder, progress=settings.progress)
+    llm = pretrain_text_llm(parts / "text-llm", tokenizer, settings.text_llm, progress=settings.progress)
     return {
         "records": original["records"],
         "bench": {"world-vqa": vqa["records"], "world-text": text["records"]},
@@ -71,6 +82,7 @@ def shapes_world_source(options: dict[str, Any], out: Path) -> dict[str, Any]:
         "encoder_chance": encoder["chance_top1"],
         "text_llm_accuracy": llm["accuracy"],
         "text_llm_chance": llm["chance"],
+        "shipped_parts": shipped,
     }
 
 

@@ -4,8 +4,10 @@
   template and the image tokens.
 - ``pretrain_encoder``: a tiny SigLIP (vision + text towers) trained with the sigmoid loss on world
   image-caption pairs; saved as a ``SiglipModel`` folder whose vision tower composes into a VLM.
-- ``pretrain_text_llm``: a tiny Cohere2 causal LM trained on the text task in all languages: the "text LLM"
-  a VLM starts from and is merged back with.
+- ``pretrain_text_llm``: a tiny Cohere2 causal LM trained on the text task, written-scene questions and
+  descriptions in all languages: the "text LLM" a VLM starts from and is merged back with.
+
+The package ships one build of each at the default settings (``shipped``); a recipe at those settings copies them.
 
 Each prints and stores (in ``world.json``) its score against chance.
 """

@@ -1,4 +1,4 @@
-"""The tiny text LLM: a Cohere2 causal LM pretrained on the text task in all 23 languages, in the chat format."""
+"""The tiny text LLM: a Cohere2 causal LM pretrained on the text task and written-scene questions, 23 languages."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from ayavision.world.pretrain.common import (
     tokenizer_key,
 )
 from ayavision.world.pretrain.configs import LLMConfig
+from ayavision.world.pretrain.scene_qa import SceneQA, scene_qa
 from ayavision.world.pretrain.tokenizer import load_world_tokenizer
 from ayavision.world.progress import progress_bar
 from ayavision.world.texttask import TextDialogue, TextSample, score_text_task, text_dialogue, text_sample
@@ -65,7 +66,7 @@ def encode_sample(tokenizer, sample: TextSample) -> tuple[list[int], list[int]]:
     return list(prompt), answer
 
 
-def encode_dialogue(tokenizer, dialogue: TextDialogue) -> tuple[list[int], list[int]]:
+def encode_dialogue(tokenizer, dialogue: TextDialogue | SceneQA) -> tuple[list[int], list[int]]:
     """(ids, assistant mask) of a whole dialogue through the chat template's generation marks."""
     out = tokenizer.apply_chat_template(
         dialogue.messages(), tokenize=True, return_dict=True, return_assistant_tokens_mask=True
@@ -146,6 +147,31 @@ def answer_text_task(
     return [a.strip() for a in answers]
 
 
+def score_scene_qa(model, tokenizer, config: LLMConfig) -> dict[str, Any]:
+    """Held-out written-scene questions (the same number in each language): accuracy overall and per language."""
+    from ayavision.world.measure import guess_odds
+    from ayavision.world.oracle import answers_right
+
+    if config.scene_qa_eval == 0:
+        return {}
+    dialogues = [scene_qa(config.seed, i, "eval", 1) for i in range(config.scene_qa_eval)]
+    samples = [TextSample(d.id, d.language, d.prompt, d.turns[0][1], "", "") for d in dialogues]
+    answers = answer_text_task(model, tokenizer, samples)
+    right: dict[str, list[bool]] = {}
+    odds = []
+    for dialogue, answer in zip(dialogues, answers, strict=True):
+        question, gold, kind = dialogue.turns[0]
+        right.setdefault(dialogue.language, []).append(answers_right(answer, gold, question, dialogue.language))
+        odds.append(guess_odds(kind) or 0.0)
+    total = [ok for oks in right.values() for ok in oks]
+    return {
+        "scene_qa_accuracy": sum(total) / len(total),
+        "scene_qa_chance": sum(odds) / len(odds),
+        "scene_qa_by_language": {lang: sum(oks) / len(oks) for lang, oks in sorted(right.items())},
+        "scene_qa_questions": len(total),
+    }
+
+
 def pretrain_text_llm(
     out: str | Path, tokenizer: str | Path, config: LLMConfig | None = None, *, progress: bool = False, **settings: Any
 ) -> dict[str, Any]:
@@ -168,13 +194,20 @@ def pretrain_text_llm(
     losses: list[float] = []
 
     descriptions = round(config.batch_size * config.description_share)
+    questions = round(config.batch_size * config.scene_qa_share)
+    if descriptions + questions >= config.batch_size:
+        raise ValueError("text_llm: description_share + scene_qa_share must leave room for the text task")
 
     def make_batch(step: int):
+        first = step * config.batch_size
         rows = [
-            encode_dialogue(tok, text_dialogue(task, step * config.batch_size + j, "train", config.turns))
-            for j in range(config.batch_size - descriptions)
+            encode_dialogue(tok, text_dialogue(task, first + j, "train", config.turns))
+            for j in range(config.batch_size - descriptions - questions)
         ]
-        rows += [encode_description(tok, config.seed, step * config.batch_size + j) for j in range(descriptions)]
+        rows += [encode_description(tok, config.seed, first + j) for j in range(descriptions)]
+        rows += [
+            encode_dialogue(tok, scene_qa(config.seed, first + j, "train", config.turns)) for j in range(questions)
+        ]
         return _batch(rows, tok.pad_token_id, config.prompt_weight)
 
     with progress_bar("pretraining the text LLM", config.steps, enabled=progress) as advance:
@@ -195,6 +228,7 @@ def pretrain_text_llm(
         "by_language": score.by_language,
         "by_kind": score.by_kind,
         "eval_questions": score.n,
+        **score_scene_qa(model, tok, config),
         "final_loss": float(np.mean(losses[-20:])),
         "seconds": round(time.perf_counter() - start, 1),
         "cpu_seconds": round(time.process_time() - cpu_start, 1),

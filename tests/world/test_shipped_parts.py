@@ -1,0 +1,115 @@
+"""The pretrained parts shipped with the package: what the demo starts from, and that they are what the code builds."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from safetensors.torch import load_file
+
+from ayavision.world.cache import MARKER
+from ayavision.world.pretrain import EncoderConfig, LLMConfig, TokenizerConfig, pretrain_tokenizer
+from ayavision.world.pretrain.shipped import SHIPPED_PARTS, install_shipped, shipped_summary
+
+DEFAULTS = {"tokenizer": TokenizerConfig(), "encoder": EncoderConfig(), "text-llm": LLMConfig()}
+
+
+@pytest.mark.parametrize("name", list(DEFAULTS))
+def test_each_shipped_part_was_built_with_the_default_settings(name):
+    # The demo takes the shipped parts only when its settings are theirs: a changed default must be rebuilt.
+    summary = shipped_summary(name)
+    assert summary is not None, f"ayavision/world/parts/{name} is missing: run `ayavision world parts`"
+    assert summary["fingerprint"] == DEFAULTS[name].fingerprint()
+    assert summary["config"] == DEFAULTS[name].model_dump(mode="json")
+
+
+def test_the_shipped_parts_are_strong_and_small():
+    encoder, llm = shipped_summary("encoder"), shipped_summary("text-llm")
+    assert encoder["image_to_text_top1"] > 0.8  # the parts of the earlier demo: 0.344
+    assert llm["accuracy"] > 0.7 and llm["scene_qa_accuracy"] > 2 * llm["scene_qa_chance"]
+    total = sum(f.stat().st_size for f in SHIPPED_PARTS.rglob("*") if f.is_file())
+    assert total < 30 * 2**20
+
+
+def test_rebuilding_the_tokenizer_gives_the_shipped_bytes(tmp_path):
+    pretrain_tokenizer(tmp_path / "tokenizer", TokenizerConfig())
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        assert (tmp_path / "tokenizer" / name).read_bytes() == (SHIPPED_PARTS / "tokenizer" / name).read_bytes()
+
+
+def test_the_shipped_scores_are_measured_again_from_the_shipped_weights():
+    import torch
+    from transformers import AutoModelForCausalLM, SiglipModel
+
+    from ayavision.world.pretrain.encoder import _pairs, retrieval
+    from ayavision.world.pretrain.llm import answer_text_task, eval_samples, score_scene_qa
+    from ayavision.world.pretrain.tokenizer import load_world_tokenizer
+    from ayavision.world.texttask import score_text_task
+
+    tok = load_world_tokenizer(SHIPPED_PARTS / "tokenizer")
+    config = EncoderConfig()
+    encoder = SiglipModel.from_pretrained(SHIPPED_PARTS / "encoder")
+    images, ids, captions = _pairs(config, "eval", config.eval_size, tok)
+    scores = retrieval(encoder, images, ids, captions)
+    assert scores["image_to_text_top1"] == pytest.approx(shipped_summary("encoder")["image_to_text_top1"], abs=0.01)
+
+    llm_config = LLMConfig()
+    llm = AutoModelForCausalLM.from_pretrained(SHIPPED_PARTS / "text-llm", dtype=torch.float32)
+    samples = eval_samples(llm_config)
+    accuracy = score_text_task(samples, answer_text_task(llm, tok, samples)).accuracy
+    recorded = shipped_summary("text-llm")
+    assert accuracy == pytest.approx(recorded["accuracy"], abs=0.01)
+    assert score_scene_qa(llm, tok, llm_config)["scene_qa_accuracy"] == pytest.approx(
+        recorded["scene_qa_accuracy"], abs=0.01
+    )
+
+
+def test_a_part_is_installed_only_for_its_own_settings(tmp_path):
+    tokenizer = tmp_path / "tokenizer"
+    assert install_shipped("tokenizer", tokenizer, TokenizerConfig())
+    assert json.loads((tokenizer / MARKER).read_text())["fingerprint"] == TokenizerConfig().fingerprint()
+    assert not install_shipped("encoder", tmp_path / "encoder", EncoderConfig(steps=3), tokenizer)
+    assert not (tmp_path / "encoder").exists()
+    assert install_shipped("encoder", tmp_path / "encoder", EncoderConfig(), tokenizer)
+    # Another tokenizer (other settings, so another fingerprint): the shipped encoder does not fit it.
+    other = tmp_path / "other-tokenizer"
+    pretrain_tokenizer(other, vocab_size=1024, per_frame=1, text_samples=2)
+    assert not install_shipped("text-llm", tmp_path / "text-llm", LLMConfig(), other)
+    # A checkout without shipped parts installs nothing (the data source then builds them).
+    assert not install_shipped("tokenizer", tmp_path / "t2", TokenizerConfig(), shipped=tmp_path / "absent")
+
+
+@pytest.mark.skipif(
+    os.environ.get("AYAVISION_REBUILD_PARTS") != "1",
+    reason="rebuilds every shipped part (about 40 minutes on 2 cores); set AYAVISION_REBUILD_PARTS=1",
+)
+def test_rebuilding_every_part_with_its_recorded_settings_gives_the_shipped_weights(tmp_path):
+    from ayavision.world.pretrain import pretrain_encoder, pretrain_text_llm
+
+    pretrain_tokenizer(tmp_path / "tokenizer", TokenizerConfig())
+    pretrain_encoder(tmp_path / "encoder", tmp_path / "tokenizer", EncoderConfig())
+    pretrain_text_llm(tmp_path / "text-llm", tmp_path / "tokenizer", LLMConfig())
+    for name in ("encoder", "text-llm"):
+        built = load_file(Path(tmp_path / name / "model.safetensors"))
+        shipped = load_file(SHIPPED_PARTS / name / "model.safetensors")
+        assert built.keys() == shipped.keys()
+        assert all(built[k].equal(shipped[k]) for k in built), f"{name}: rebuilt weights differ"
+
+
+def test_the_world_data_source_starts_from_the_shipped_parts_at_default_settings(tmp_path):
+    from ayavision.world.recipe import shapes_world_source
+
+    options = {
+        "original": {"n": 4, "seed": 0},
+        "vqa_bench": {"n": 4, "seed": 101, "tasks": ["vqa"], "languages": "all"},
+        "text_bench": {"n": 4, "seed": 102},
+        "progress": False,
+    }
+    summary = shapes_world_source(options, tmp_path / "data")
+    assert summary["shipped_parts"] == ["tokenizer", "encoder", "text-llm"]
+    assert summary["encoder_top1"] == shipped_summary("encoder")["image_to_text_top1"]
+    for name in ("encoder", "text-llm"):
+        copied = tmp_path / "data" / "parts" / name / "model.safetensors"
+        assert copied.read_bytes() == (SHIPPED_PARTS / name / "model.safetensors").read_bytes()
