@@ -91,6 +91,48 @@ def _part_summary(folder: Path) -> dict[str, Any] | None:
     return json.loads(marker.read_text(encoding="utf-8")) if marker.exists() else None
 
 
+def _read_done(stage: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads((stage / "DONE").read_text(encoding="utf-8")).get("summary")
+    except (OSError, ValueError):
+        return None
+
+
+def _vqa_by_language(recipe: RecipeConfig, run: Path, vqa: Path, headline: dict[str, Any]) -> list[str]:
+    """world-vqa per language for the unmerged VLM and the shipped merge, against each language's guess level."""
+    from ayavision.data import read_records
+    from ayavision.world.measure import guess_accuracy
+
+    summary = (
+        json.loads((run / "evaluate" / "summary.json").read_text(encoding="utf-8"))
+        if (run / "evaluate" / "summary.json").exists()
+        else {}
+    )
+    scores = (summary.get("academic") or {}).get("world-vqa") or {}
+    names = {"unmerged": "alpha-1.0", "merged": f"alpha-{recipe.merge.alpha}"}
+    if not all(name in scores for name in names.values()):
+        return []
+    records = list(read_records(vqa))
+    languages = sorted({r.language for r in records})
+    guess = {lang: guess_accuracy([r for r in records if r.language == lang]) for lang in languages}
+    rows, above = [], 0
+    for lang in languages:
+        unmerged = scores[names["unmerged"]]["per_language"][lang]
+        merged = scores[names["merged"]]["per_language"][lang]
+        above += unmerged > guess[lang]
+        rows.append(f"| {lang} | {unmerged:.2f} | {merged:.2f} | {guess[lang]:.2f} |")
+    headline["world-vqa_languages_above_guess"] = {"unmerged": above, "languages": len(languages)}
+    return [
+        f"- world-vqa per language: the unmerged VLM is above its language's guess level in {above} of "
+        f"{len(languages)} languages.",
+        "",
+        f"| language | unmerged | alpha {recipe.merge.alpha} | guess |",
+        "|---|---|---|---|",
+        *rows,
+        "",
+    ]
+
+
 def _fmt(value: float | None) -> str:
     return "–" if value is None else f"{value:.3f}"
 
@@ -140,7 +182,11 @@ def world_report_section(recipe: RecipeConfig, run: Path, out: Path, headline: d
             f"- world-vqa: a uniform guess among the answers each question allows scores {chance:.3f}; a model "
             "must beat it to show that it reads the images."
         )
+        lines += _vqa_by_language(recipe, run, vqa, headline)
     parts = run / "data" / "parts"
+    shipped = (_read_done(run / "data") or {}).get("shipped_parts") or []
+    if shipped:
+        lines.append(f"- Pretrained parts shipped with ayavision, not trained in this run: {', '.join(shipped)}.")
     encoder, llm = _part_summary(parts / "encoder"), _part_summary(parts / "text-llm")
     if encoder is not None:
         lines.append(
@@ -148,8 +194,14 @@ def world_report_section(recipe: RecipeConfig, run: Path, out: Path, headline: d
             f"(chance {encoder['chance_top1']:.3f})."
         )
     if llm is not None:
+        scene = (
+            f"; written-scene questions of every world-vqa kind {llm['scene_qa_accuracy']:.3f} "
+            f"(chance {llm['scene_qa_chance']:.3f})"
+            if "scene_qa_chance" in llm
+            else ""
+        )
         lines.append(
-            f"- Pretrained text LLM: text-task accuracy {llm['accuracy']:.3f} (chance {llm['chance']:.3f}) "
-            f"on its own held-out questions."
+            f"- Pretrained text LLM: text-task accuracy {llm['accuracy']:.3f} (chance {llm['chance']:.3f}){scene}, "
+            "on its own held-out questions."
         )
     return [*lines, ""]
