@@ -52,3 +52,9 @@ def test_demo_quick_runs_every_stage_and_writes_the_report(tmp_path):
     assert 0.0 <= headline["world-vqa_win_rate"] <= 1.0
     assert headline["filter"]["corrupted"] > 0 and headline["filter"]["recall"] is not None
     assert headline["chrf"]["chrf_rephrased"] > headline["chrf"]["chrf_mt"]
+    # world-vqa per language and per question kind, each against its guess level.
+    languages = headline["world-vqa_languages_above_guess"]
+    assert languages["languages"] > 10 and 0 <= languages["unmerged"] <= languages["languages"]
+    table = text.split("| language | unmerged | alpha 0.4 | guess |")[1].split("\n\n")[0]
+    assert len(re.findall(r"^\| [a-z]{3}_[A-Z][a-z]{3} \| [\d.]+ \| [\d.]+ \| 0\.\d\d \|$", table, re.M)) == languages["languages"]
+    assert "| question | n | unmerged | merged | guess |" in text and "| ask_" in text

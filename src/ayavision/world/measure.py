@@ -96,17 +96,18 @@ def translation_quality(rephrased: str | Path | Iterable[ConversationRecord]) ->
 def guess_accuracy(dataset: str | Path | Iterable[ConversationRecord]) -> float:
     """Expected accuracy of a uniform guess among the answers each question's kind allows (yes/no: 1/2, counts
     0-5: 1/6, colours: 1/6, ...): the floor a model must beat to show it reads the images."""
+    odds = [odd for record in _records(dataset) if (odd := record_guess_odds(record)) is not None]
+    return sum(odds) / len(odds) if odds else 0.0
+
+
+def record_guess_odds(record: ConversationRecord) -> float | None:
+    """The chance that a uniform guess answers this record's question (read in its language); None if free-form."""
     from ayavision.world.frames import FRAMES
     from ayavision.world.oracle import read_text
 
-    odds = []
-    for record in _records(dataset):
-        read = read_text(record.user_prompt_text(), [record.language])
-        asked = read.question() if read else None
-        kind = FRAMES[asked.frame].answer if asked is not None and asked.frame else None
-        if (odd := guess_odds(kind)) is not None:
-            odds.append(odd)
-    return sum(odds) / len(odds) if odds else 0.0
+    read = read_text(record.user_prompt_text(), [record.language])
+    asked = read.question() if read else None
+    return guess_odds(FRAMES[asked.frame].answer if asked is not None and asked.frame else None)
 
 
 def guess_odds(kind: str | None) -> float | None:

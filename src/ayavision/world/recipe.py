@@ -101,7 +101,7 @@ def _read_done(stage: Path) -> dict[str, Any] | None:
 def _vqa_by_language(recipe: RecipeConfig, run: Path, vqa: Path, headline: dict[str, Any]) -> list[str]:
     """world-vqa per language for the unmerged VLM and the shipped merge, against each language's guess level."""
     from ayavision.data import read_records
-    from ayavision.world.measure import guess_accuracy
+    from ayavision.world.measure import record_guess_odds
 
     summary = (
         json.loads((run / "evaluate" / "summary.json").read_text(encoding="utf-8"))
@@ -113,8 +113,9 @@ def _vqa_by_language(recipe: RecipeConfig, run: Path, vqa: Path, headline: dict[
     if not all(name in scores for name in names.values()):
         return []
     records = list(read_records(vqa))
+    odds = {f"{r.language}/{r.id}": record_guess_odds(r) or 0.0 for r in records}  # parsed once, summed per group
     languages = sorted({r.language for r in records})
-    guess = {lang: guess_accuracy([r for r in records if r.language == lang]) for lang in languages}
+    guess = {lang: _mean([odds[f"{r.language}/{r.id}"] for r in records if r.language == lang]) for lang in languages}
     rows, above = [], 0
     for lang in languages:
         unmerged = scores[names["unmerged"]]["per_language"][lang]
@@ -130,7 +131,33 @@ def _vqa_by_language(recipe: RecipeConfig, run: Path, vqa: Path, headline: dict[
         "|---|---|---|---|",
         *rows,
         "",
+        *_vqa_by_kind(run, records, names, odds),
     ]
+
+
+def _vqa_by_kind(run: Path, records: list, names: dict[str, str], odds: dict[str, float]) -> list[str]:
+    """world-vqa per question kind (colour of a named shape, counts, places...): what the VLM sees and what not."""
+    frames = {f"{r.language}/{r.id}": r.meta.get("world", {}).get("frame", "?") for r in records}
+    right: dict[str, dict[str, list[bool]]] = {}
+    for column, name in names.items():
+        scored = run / "evaluate" / "world-vqa" / name / "scored.jsonl"
+        if not scored.exists():
+            return []
+        for line in scored.read_text(encoding="utf-8").splitlines():
+            item = json.loads(line)
+            right.setdefault(frames.get(item["id"], "?"), {}).setdefault(column, []).append(bool(item["correct"]))
+    rows = []
+    for frame in sorted(right):
+        subset = [odds[key] for key, of in frames.items() if of == frame]
+        cells = [f"{sum(v) / len(v):.2f}" for v in (right[frame]["unmerged"], right[frame]["merged"])]
+        rows.append(
+            f"| {frame} | {len(right[frame]['unmerged'])} | {' | '.join(cells)} | {_mean(subset):.2f} |"
+        )
+    return ["| question | n | unmerged | merged | guess |", "|---|---|---|---|---|", *rows, ""]
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else 0.0
 
 
 def _fmt(value: float | None) -> str:
