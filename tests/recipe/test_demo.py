@@ -56,5 +56,6 @@ def test_demo_quick_runs_every_stage_and_writes_the_report(tmp_path):
     languages = headline["world-vqa_languages_above_guess"]
     assert languages["languages"] > 10 and 0 <= languages["unmerged"] <= languages["languages"]
     table = text.split("| language | unmerged | alpha 0.4 | guess |")[1].split("\n\n")[0]
-    assert len(re.findall(r"^\| [a-z]{3}_[A-Z][a-z]{3} \| [\d.]+ \| [\d.]+ \| 0\.\d\d \|$", table, re.M)) == languages["languages"]
+    row = r"^\| [a-z]{3}_[A-Z][a-z]{3} \| [\d.]+ \| [\d.]+ \| 0\.\d\d \|$"
+    assert len(re.findall(row, table, re.M)) == languages["languages"]
     assert "| question | n | unmerged | merged | guess |" in text and "| ask_" in text

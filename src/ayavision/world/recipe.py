@@ -150,9 +150,7 @@ def _vqa_by_kind(run: Path, records: list, names: dict[str, str], odds: dict[str
     for frame in sorted(right):
         subset = [odds[key] for key, of in frames.items() if of == frame]
         cells = [f"{sum(v) / len(v):.2f}" for v in (right[frame]["unmerged"], right[frame]["merged"])]
-        rows.append(
-            f"| {frame} | {len(right[frame]['unmerged'])} | {' | '.join(cells)} | {_mean(subset):.2f} |"
-        )
+        rows.append(f"| {frame} | {len(right[frame]['unmerged'])} | {' | '.join(cells)} | {_mean(subset):.2f} |")
     return ["| question | n | unmerged | merged | guess |", "|---|---|---|---|---|", *rows, ""]
 
 
