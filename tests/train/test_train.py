@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from ayavision.cli.main import app
 from ayavision.train.config import LoraConfig, RecipeError, load_train_recipe
 from ayavision.train.metrics import read_metrics
+from ayavision.train.optim import warmup_cosine
 from ayavision.train.trainer import CRASH_AFTER_STEP_ENV, TrainSetupError, train_stage
 
 from .helpers import make_dataset
@@ -94,9 +95,14 @@ def test_align_then_sft_from_the_cli_lowers_the_loss_and_loads_in_transformers(r
     )
     assert result.exit_code == 0, result.output
     for folder, steps in ((align, 6), (sft, 8)):
-        losses = [m["loss"] for m in read_metrics(folder / "metrics.jsonl")]
+        metrics = read_metrics(folder / "metrics.jsonl")
+        losses = [m["loss"] for m in metrics]
         assert len(losses) == steps and losses[-1] < losses[0]
         assert (folder / "COMPLETE").exists()
+        # Each line holds the rate its own update used: the schedule's value at that step (warmup 1, cosine to 0.1).
+        schedule = warmup_cosine(1, steps, 0.1)
+        for m in metrics:
+            assert m["lr"]["connector"] == pytest.approx(3e-3 * schedule(m["step"] - 1))
     AutoModelForImageTextToText.from_pretrained(sft / "model")
     report = json.loads((sft / "data_report.json").read_text())
     assert set(report["bucket_shares"]) == {"original", "multilingual"}

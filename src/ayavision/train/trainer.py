@@ -243,6 +243,8 @@ class StageRun:
             loss_sum += token_losses.detach().double().sum()
         computed = time.perf_counter()
         grad_norm = accelerator.clip_grad_norm_(self.trainable, stage.max_grad_norm or float("inf"))
+        # The rates this update uses: read before the scheduler moves them on to the next step's.
+        used_lr = {group["part"]: group["lr"] for group in self.optimizer.param_groups}
         self.optimizer.step()
         self.scheduler.step()
         self.optimizer.zero_grad(set_to_none=True)
@@ -256,7 +258,7 @@ class StageRun:
         return {
             "step": step,
             "loss": float(totals[0]) / max(1, global_supervised),
-            "lr": {group["part"]: group["lr"] for group in self.optimizer.param_groups},
+            "lr": used_lr,
             "grad_norm": float(grad_norm),
             "supervised_tokens": global_supervised,
             "supervised_tokens_per_s": global_supervised / elapsed,
