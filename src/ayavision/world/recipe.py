@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import Field, ValidationError
 
 from ayavision.recipe.config import RecipeConfig, register_data_source
+from ayavision.recipe.engine import DONE
 from ayavision.recipe.report import register_report_section
 from ayavision.utils.errors import format_validation_error
 from ayavision.world.cache import MARKER
@@ -86,16 +87,18 @@ def shapes_world_source(options: dict[str, Any], out: Path) -> dict[str, Any]:
     }
 
 
+def _read_json(path: Path) -> dict[str, Any]:
+    """A JSON file another stage wrote, or {} when it is not there (that stage has not run)."""
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
 def _part_summary(folder: Path) -> dict[str, Any] | None:
-    marker = folder / MARKER
-    return json.loads(marker.read_text(encoding="utf-8")) if marker.exists() else None
+    return _read_json(folder / MARKER) or None
 
 
-def _read_done(stage: Path) -> dict[str, Any] | None:
-    try:
-        return json.loads((stage / "DONE").read_text(encoding="utf-8")).get("summary")
-    except (OSError, ValueError):
-        return None
+def _key(record) -> str:
+    """A benchmark record's id as the evaluation writes it."""
+    return f"{record.language}/{record.id}"
 
 
 def _vqa_by_language(recipe: RecipeConfig, run: Path, vqa: Path, headline: dict[str, Any]) -> list[str]:
@@ -103,19 +106,17 @@ def _vqa_by_language(recipe: RecipeConfig, run: Path, vqa: Path, headline: dict[
     from ayavision.data import read_records
     from ayavision.world.measure import record_guess_odds
 
-    summary = (
-        json.loads((run / "evaluate" / "summary.json").read_text(encoding="utf-8"))
-        if (run / "evaluate" / "summary.json").exists()
-        else {}
-    )
-    scores = (summary.get("academic") or {}).get("world-vqa") or {}
+    scores = (_read_json(run / "evaluate" / "summary.json").get("academic") or {}).get("world-vqa") or {}
     names = {"unmerged": "alpha-1.0", "merged": f"alpha-{recipe.merge.alpha}"}
     if not all(name in scores for name in names.values()):
         return []
     records = list(read_records(vqa))
-    odds = {f"{r.language}/{r.id}": record_guess_odds(r) or 0.0 for r in records}  # parsed once, summed per group
+    # Each question parsed once; free-form ones (no guess level) are left out, as guess_accuracy does.
+    odds = {_key(r): odd for r in records if (odd := record_guess_odds(r)) is not None}
     languages = sorted({r.language for r in records})
-    guess = {lang: _mean([odds[f"{r.language}/{r.id}"] for r in records if r.language == lang]) for lang in languages}
+    guess = {
+        lang: _mean([odds[_key(r)] for r in records if r.language == lang and _key(r) in odds]) for lang in languages
+    }
     rows, above = [], 0
     for lang in languages:
         unmerged = scores[names["unmerged"]]["per_language"][lang]
@@ -137,7 +138,7 @@ def _vqa_by_language(recipe: RecipeConfig, run: Path, vqa: Path, headline: dict[
 
 def _vqa_by_kind(run: Path, records: list, names: dict[str, str], odds: dict[str, float]) -> list[str]:
     """world-vqa per question kind (colour of a named shape, counts, places...): what the VLM sees and what not."""
-    frames = {f"{r.language}/{r.id}": r.meta.get("world", {}).get("frame", "?") for r in records}
+    frames = {_key(r): r.meta.get("world", {}).get("frame", "?") for r in records}
     right: dict[str, dict[str, list[bool]]] = {}
     for column, name in names.items():
         scored = run / "evaluate" / "world-vqa" / name / "scored.jsonl"
@@ -148,7 +149,7 @@ def _vqa_by_kind(run: Path, records: list, names: dict[str, str], odds: dict[str
             right.setdefault(frames.get(item["id"], "?"), {}).setdefault(column, []).append(bool(item["correct"]))
     rows = []
     for frame in sorted(right):
-        subset = [odds[key] for key, of in frames.items() if of == frame]
+        subset = [odds[key] for key, of in frames.items() if of == frame and key in odds]
         cells = [f"{sum(v) / len(v):.2f}" for v in (right[frame]["unmerged"], right[frame]["merged"])]
         rows.append(f"| {frame} | {len(right[frame]['unmerged'])} | {' | '.join(cells)} | {_mean(subset):.2f} |")
     return ["| question | n | unmerged | merged | guess |", "|---|---|---|---|---|", *rows, ""]
@@ -209,7 +210,7 @@ def world_report_section(recipe: RecipeConfig, run: Path, out: Path, headline: d
         )
         lines += _vqa_by_language(recipe, run, vqa, headline)
     parts = run / "data" / "parts"
-    shipped = (_read_done(run / "data") or {}).get("shipped_parts") or []
+    shipped = (_read_json(run / "data" / DONE).get("summary") or {}).get("shipped_parts") or []
     if shipped:
         lines.append(f"- Pretrained parts shipped with ayavision, not trained in this run: {', '.join(shipped)}.")
     encoder, llm = _part_summary(parts / "encoder"), _part_summary(parts / "text-llm")
