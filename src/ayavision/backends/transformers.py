@@ -20,6 +20,7 @@ from ayavision.backends.base import Backend, BackendError, ChatRequest, ChatResp
 from ayavision.backends.batching import MicroBatcher
 from ayavision.backends.media import image_pil
 from ayavision.model.chat_format import install_chat_template
+from ayavision.model.compat import complete_text_config
 
 Kind = Literal["auto", "vlm", "causal", "seq2seq"]
 
@@ -140,6 +141,8 @@ class TransformersBackend(Backend):
             }
             try:
                 model = classes[self.kind].from_pretrained(str(self.folder), dtype=dtype)
+                if self.kind == "vlm":
+                    complete_text_config(model.config)
                 processor = (AutoProcessor if self.kind == "vlm" else AutoTokenizer).from_pretrained(str(self.folder))
             except (OSError, ValueError) as err:
                 raise BackendError(f"cannot load {self.kind} model from {self.folder}: {err}", fatal=True) from None

@@ -8,7 +8,6 @@ from pathlib import Path
 import torch
 from torch import nn
 from transformers import (
-    AutoModelForImageTextToText,
     AutoProcessor,
     AyaVisionConfig,
     AyaVisionForConditionalGeneration,
@@ -19,6 +18,7 @@ from transformers import (
 
 from ayavision.model.chat_format import install_chat_template, stop_token_ids
 from ayavision.model.checkpoint import iter_tensors, list_tensors
+from ayavision.model.compat import complete_text_config, load_vlm, logit_scale_note
 from ayavision.model.llm import load_tokenizer, map_llm_name, resolve_text_config
 from ayavision.model.processor import build_processor
 from ayavision.model.spec import ModelSpec
@@ -113,6 +113,7 @@ def assemble_config(spec: ModelSpec, vision_config, tokenizer: PreTrainedTokeniz
             text_config.vocab_size = len(tokenizer)  # an inline LLM is sized to its tokenizer
         _set_special_token_ids(text_config, tokenizer, inline=spec.llm.config is not None)
         image_token_index = tokenizer.convert_tokens_to_ids(IMG_PATCH)
+    complete_text_config(text_config)
     return AyaVisionConfig(
         vision_config=vision_config,
         text_config=text_config,
@@ -177,12 +178,9 @@ def _missing(model: nn.Module, filled: set[str], have_vision: bool, have_llm: bo
 
 
 def _report_logit_scale(text_config, report: LoadReport) -> None:
-    scale = getattr(text_config, "logit_scale", None)
-    if scale is not None and scale != 1.0:
-        report.notes.append(
-            f"the LLM multiplies its logits by logit_scale={scale}; the AyaVision head does not (as in the released "
-            "models): greedy decoding is unchanged, sampling temperature and loss scale differ from the text LLM"
-        )
+    note = logit_scale_note(text_config)
+    if note:
+        report.notes.append(note)
 
 
 def _set_special_token_ids(text_config, tokenizer: PreTrainedTokenizerBase, inline: bool) -> None:
@@ -237,7 +235,7 @@ def _set_generation_defaults(
 def _from_base(spec: ModelSpec) -> Composed:
     """Start from an existing AyaVision folder (e.g. a released model) to fine-tune it."""
     report = LoadReport(notes=[f"started from {spec.base}"])
-    model = AutoModelForImageTextToText.from_pretrained(spec.base, dtype=DTYPES[spec.dtype])
+    model = load_vlm(spec.base, DTYPES[spec.dtype])
     if not isinstance(model, AyaVisionForConditionalGeneration):
         raise ValueError(f"base: {spec.base} holds a {type(model).__name__}, not an AyaVision model")
     processor = AutoProcessor.from_pretrained(spec.base)

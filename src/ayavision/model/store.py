@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from transformers import AutoModelForImageTextToText, AutoProcessor
+from transformers import AutoProcessor
 
 from ayavision.model.checkpoint import rewrite_released_layout
+from ayavision.model.compat import load_vlm
 from ayavision.model.compose import DTYPES, Composed
 from ayavision.model.spec import ModelSpec
 from ayavision.utils.fs import atomic_dir
@@ -50,8 +51,7 @@ def save_model(model, processor, folder: str | Path, max_shard_size: str = "5GB"
 
 def load_pretrained(folder: str | Path, dtype: str | None = None, device: str = "cpu"):
     """Load any AyaVision folder (ours or a released one) with nothing but the Auto classes."""
-    kwargs = {"dtype": DTYPES[dtype]} if dtype else {"dtype": "auto"}
-    model = AutoModelForImageTextToText.from_pretrained(str(folder), **kwargs).to(device)
+    model = load_vlm(folder, DTYPES[dtype] if dtype else "auto").to(device)
     processor = AutoProcessor.from_pretrained(str(folder))
     model.eval()
     return model, processor

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import torch
 from accelerate import Accelerator, DistributedType
-from transformers import AutoModelForImageTextToText, AutoProcessor
+from transformers import AutoProcessor
 
+from ayavision.model.compat import load_vlm
 from ayavision.model.store import save_model
 from ayavision.train.config import StageConfig, TrainRecipe
 from ayavision.train.data_stream import Prefetcher, RowStream
@@ -151,7 +152,7 @@ class StageRun:
         # A resumed full fine-tune starts from the checkpoint's weights; a LoRA run from init plus its saved adapter.
         lora = self.stage.lora is not None
         weights = checkpoint / "model" if checkpoint is not None and not lora else self.init_dir
-        model = AutoModelForImageTextToText.from_pretrained(weights, dtype=torch.float32)
+        model = load_vlm(weights, torch.float32)
         if self.stage.packing and model.config.get_text_config()._attn_implementation == "sdpa":
             # Packed rows: causal SDPA per sample instead of a block-diagonal mask (see train/attention.py).
             from ayavision.train.attention import PACKED_SDPA
