@@ -64,3 +64,22 @@ def test_complete_text_config_leaves_a_set_scale_alone():
 
     assert complete_text_config(LlamaConfig()).logit_scale == 1.0
     assert complete_text_config(CohereConfig(logit_scale=0.0625)).logit_scale == 0.0625
+
+
+def test_training_loss_applies_the_llms_logit_scale(tmp_path):
+    # Cohere LLMs are trained with their logit_scale (and vLLM applies it): the training loss must be that function's.
+    from ayavision.train.loss import SupervisedLM
+
+    llm_dir, _, composed = _compose(tmp_path, "cohere2", tie=True, logit_scale=0.25)
+    vlm = composed.model.eval()
+    llm = AutoModelForCausalLM.from_pretrained(llm_dir).eval()
+    ids = torch.tensor([[5, 17, 3, 99, 42, 7]])
+    targets = torch.cat([ids[:, 1:], torch.full((1, 1), -100)], dim=1)
+    with torch.no_grad():
+        ours = SupervisedLM(vlm)(ids, torch.arange(6)[None], targets)
+        head = vlm.lm_head(vlm.model.language_model(input_ids=ids).last_hidden_state)[0, :-1]
+        llm_logits = llm(input_ids=ids).logits[0, :-1]
+    rows = llm_logits.shape[-1]
+    torch.testing.assert_close(head[:, :rows] * 0.25, llm_logits, atol=1e-5, rtol=1e-4)  # the LLM's scaled logits
+    expected = torch.nn.functional.cross_entropy(head * 0.25, ids[0, 1:], reduction="none")
+    torch.testing.assert_close(ours, expected, atol=1e-5, rtol=1e-4)

@@ -47,9 +47,12 @@ class SupervisedLM(nn.Module):
         supervised = targets != IGNORE
         selected = hidden[supervised]
         labels = targets[supervised]
+        # The LLM's own logit scale (Cohere's; 1.0 for others, see model/compat.py): the function the LLM was trained
+        # as, and what vLLM and transformers >= 5.25 compute at inference.
+        scale = float(getattr(vlm.config.get_text_config(), "logit_scale", None) or 1.0)
         losses = []
         for start in range(0, selected.shape[0], HEAD_CHUNK):
-            logits = vlm.lm_head(selected[start : start + HEAD_CHUNK]).float()
+            logits = vlm.lm_head(selected[start : start + HEAD_CHUNK]).float() * scale
             losses.append(F.cross_entropy(logits, labels[start : start + HEAD_CHUNK], reduction="none"))
         if not losses:
             return hidden.new_zeros(0, dtype=torch.float32) + 0.0 * hidden.sum()
