@@ -21,6 +21,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
+from ayavision.recipe.compare import bootstrap_interval
+
 TEXT_LLM = "text-llm"
 SAMPLES, SEED = 2000, 0
 MAX_LANGUAGE_COLUMNS = 8
@@ -36,9 +38,7 @@ def read_scored(folder: Path) -> dict[str, tuple[str, bool]]:
 
 
 def interval(correct: np.ndarray) -> tuple[float, float]:
-    rng = np.random.default_rng(SEED)
-    means = correct[rng.integers(0, len(correct), size=(SAMPLES, len(correct)))].mean(axis=1)
-    return float(np.quantile(means, 0.025)), float(np.quantile(means, 0.975))
+    return bootstrap_interval(correct, SAMPLES, SEED)
 
 
 def paired_change(model: dict, reference: dict) -> tuple[int, int, tuple[float, float]]:

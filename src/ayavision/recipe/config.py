@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from ayavision.annotate.config import BackendSpec, ExecutorConfig, LocalExecutorConfig, PipelineStep
 from ayavision.evaluate.settings import GenerationSettings, JudgeSettings, ScoreSettings
 from ayavision.model.spec import ModelSpec
+from ayavision.recipe.overrides import Override, OverrideError, apply_overrides
 from ayavision.train.config import TrainRecipe
 from ayavision.utils.errors import format_validation_error
 from ayavision.utils.yamlfile import read_yaml_mapping
@@ -120,33 +121,41 @@ def register_data_source(name: str, options: type[BaseModel] | None = None) -> C
     return decorate
 
 
-def load_recipe(path: str | Path, run_dir: str | Path | None = None) -> tuple[RecipeConfig, Path]:
-    """Read a recipe; `{run}` in any string becomes the run folder (default: runs/<name>)."""
+def load_recipe(
+    path: str | Path, run_dir: str | Path | None = None, overrides: Sequence[Override] = ()
+) -> tuple[RecipeConfig, Path]:
+    """Read a recipe, with ``overrides`` (dotted key, value) set first; `{run}` in any string becomes the run
+    folder (default: runs/<name>). Errors name the file, and the `--set` keys when there are any."""
     path = Path(path)
     raw = read_yaml_mapping(path, RecipeError, "recipe file")
+    try:
+        raw = apply_overrides(raw, overrides)
+    except OverrideError as err:
+        raise RecipeError(f"{path}: {err}") from None
+    label = f"{path} (with --set {', '.join(key for key, _ in overrides)})" if overrides else str(path)
     if "name" not in raw:
-        raise RecipeError(f"{path}: a recipe is a mapping with at least a 'name'")
+        raise RecipeError(f"{label}: a recipe is a mapping with at least a 'name'")
     base = path.resolve().parent
     run = Path(run_dir).resolve() if run_dir is not None else (Path.cwd() / "runs" / str(raw["name"])).resolve()
     for module in raw.get("plugins") or []:
         try:
             importlib.import_module(module)
         except ImportError as err:
-            raise RecipeError(f"{path}: plugins: cannot import {module!r}: {err}") from None
+            raise RecipeError(f"{label}: plugins: cannot import {module!r}: {err}") from None
     raw = _substitute(raw, str(run))
     try:
         recipe = RecipeConfig.model_validate(raw)
     except ValidationError as err:
-        raise RecipeError(f"{path}: {format_validation_error(err)}") from None
+        raise RecipeError(f"{label}: {format_validation_error(err)}") from None
     if recipe.data.source is not None and recipe.data.source not in DATA_SOURCES:
         known = ", ".join(sorted(DATA_SOURCES)) or "none (add a plug-in under 'plugins')"
-        raise RecipeError(f"{path}: data.source {recipe.data.source!r} is not registered; known: {known}")
+        raise RecipeError(f"{label}: data.source {recipe.data.source!r} is not registered; known: {known}")
     options = DATA_SOURCE_OPTIONS.get(recipe.data.source or "")
     if options is not None:
         try:
             options.model_validate(recipe.data.options)
         except ValidationError as err:
-            raise RecipeError(f"{path}: data.options: {format_validation_error(err)}") from None
+            raise RecipeError(f"{label}: data.options: {format_validation_error(err)}") from None
     return _resolve_paths(recipe, base), run
 
 

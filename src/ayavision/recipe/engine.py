@@ -61,8 +61,12 @@ class RecipeRunError(RuntimeError):
     """A stage failed; its folder is left without DONE so the next run redoes it."""
 
 
-def fingerprint(settings: dict[str, Any], upstream: list[str]) -> str:
+def fingerprint(settings: dict[str, Any], upstream: list[str], run_dir: Path | None = None) -> str:
+    """A hash of a stage's settings and its upstream fingerprints. Paths inside the run folder count as
+    ``{run}/...``: the same stage in two run folders (two variants of a sweep) has the same fingerprint."""
     payload = json.dumps({"settings": settings, "upstream": upstream}, sort_keys=True, default=str)
+    if run_dir is not None:
+        payload = payload.replace(json.dumps(str(run_dir))[1:-1], "{run}")
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
@@ -79,7 +83,7 @@ def plan(stages: list[Stage], run_dir: Path, only: str | None = None, start: str
         missing = [n for n in stage.needs if n not in prints]
         if missing:
             raise ValueError(f"stage {stage.name!r} needs {missing}, which do not come before it")
-        prints[stage.name] = fingerprint(stage.settings(), [prints[n] for n in stage.needs])
+        prints[stage.name] = fingerprint(stage.settings(), [prints[n] for n in stage.needs], run_dir)
         folder = run_dir / stage.name
         done = _done_fingerprint(folder)
         forced = forced or stage.name == start

@@ -61,7 +61,7 @@ def write_recipe_report(recipe: RecipeConfig, run: Path, out: Path) -> dict[str,
     lines += _samples_section(recipe, run)
     markdown = "\n".join(lines) + "\n"
     atomic_write_text(out / "report.md", markdown)
-    atomic_write_text(out / "report.html", _html(markdown, out, recipe.name))
+    atomic_write_text(out / "report.html", markdown_to_html(markdown, out, recipe.name))
     atomic_write_text(out / "headline.json", json.dumps(headline, indent=1))
     return headline
 
@@ -269,7 +269,7 @@ def _cell(text: str, width: int = 90) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _html(markdown: str, folder: Path, title: str) -> str:
+def markdown_to_html(markdown: str, folder: Path, title: str) -> str:
     """One self-contained file: the markdown rendered, every figure embedded."""
     from markdown_it import MarkdownIt
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ayavision.recipe.config import load_recipe
 from ayavision.recipe.engine import PlanItem, RunReport, execute, plan
+from ayavision.recipe.overrides import Override
 from ayavision.recipe.stages import build_stages
 
 # The demo recipes ship inside the package (so `ayavision demo` works from a wheel); recipes/ links to them.
@@ -21,10 +22,14 @@ def demo_recipe(quick: bool) -> Path:
 
 
 def plan_recipe(
-    path: str | Path, out: str | Path | None = None, only: str | None = None, start: str | None = None
+    path: str | Path,
+    out: str | Path | None = None,
+    only: str | None = None,
+    start: str | None = None,
+    overrides: Sequence[Override] = (),
 ) -> tuple[list[PlanItem], Path]:
     """Validate the whole recipe and decide what would run; computes nothing."""
-    recipe, run = load_recipe(path, out)
+    recipe, run = load_recipe(path, out, overrides)
     stages = build_stages(recipe, run)
     for stage in stages:
         stage.settings()  # every stage's settings resolve (e.g. the train stages it needs exist)
@@ -37,6 +42,7 @@ def run_recipe(
     only: str | None = None,
     start: str | None = None,
     log: Callable[[str], None] = print,
+    overrides: Sequence[Override] = (),
 ) -> tuple[RunReport, Path]:
-    recipe, run = load_recipe(path, out)
+    recipe, run = load_recipe(path, out, overrides)
     return execute(build_stages(recipe, run), run, only, start, log=log), run
