@@ -106,7 +106,7 @@ def _save_dcp(folder: Path, wrapped, optimizer: torch.optim.Optimizer) -> dict:
 def load_sharded_checkpoint(accelerator: Accelerator, folder: Path, wrapped, optimizer, scheduler, engine: str) -> dict:
     """Restore a sharded checkpoint into the prepared model and optimizer; returns the trainer state.
 
-    DCP files reshard: a run on another number of processes (FSDP2, DDP or one process) reads the shards it needs.
+    DCP files reshard: a run on another number of processes (FSDP, DDP or one process) reads the shards it needs.
     DeepSpeed's layout is tied to the process count that wrote it, so another count is refused.
     """
     state = json.loads((folder / STATE_FILE).read_text(encoding="utf-8"))
@@ -124,6 +124,8 @@ def load_sharded_checkpoint(accelerator: Accelerator, folder: Path, wrapped, opt
         )
         if loaded is None:
             raise ResumeError(f"DeepSpeed found no checkpoint under {folder / ENGINE_DIR}")
+    elif engine == "deepspeed":
+        raise ResumeError(f"{folder} holds torch.distributed.checkpoint shards (FSDP): DeepSpeed cannot read them")
     else:
         _load_dcp(folder / DCP_DIR, wrapped, _torch_optimizer(optimizer), state["optimizer_groups"])
     scheduler.load_state_dict(state["scheduler"])

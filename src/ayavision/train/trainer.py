@@ -131,7 +131,7 @@ class StageRun:
         self.world = self.accelerator.num_processes
         self.sharding = sharding_of(self.accelerator)
         kind = checkpoint_format(checkpoint) if checkpoint is not None else None
-        if kind == "plain" and self.sharding in ("fsdp2", "deepspeed"):
+        if kind == "plain" and self.sharding != "none":
             raise ResumeError(
                 f"{checkpoint} was written by an unsharded run (one process or DDP) and this launch shards the "
                 f"optimizer ({self.sharding}): resume it with the launch that wrote it"
@@ -329,7 +329,7 @@ class StageRun:
 
     def _checkpoint(self, step: int) -> None:
         state = {"step": step, "data": self.consumed_state}
-        if self.sharding in ("fsdp2", "deepspeed"):
+        if self.sharding != "none":
             # Each process writes its own shards of weights and optimizer moments: nothing is gathered.
             save_sharded_checkpoint(
                 self.accelerator,
