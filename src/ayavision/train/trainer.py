@@ -69,6 +69,16 @@ def resolve_init(init: Path | None, recipe: TrainRecipe) -> Path:
     return chosen
 
 
+def _stop_ids(folder: Path) -> int | list[int] | None:
+    """The model's stop tokens as its loaded generation config will have them, read without loading the model."""
+    from transformers import AutoConfig, GenerationConfig
+
+    try:
+        return GenerationConfig.from_pretrained(folder).eos_token_id
+    except OSError:  # no generation_config.json: transformers derives one from the model's config
+        return GenerationConfig.from_model_config(AutoConfig.from_pretrained(folder)).eos_token_id
+
+
 def _crash_step(stage_name: str) -> int:
     """`N` or `STAGE:N` from the crash variable: tests kill one stage of a whole recipe this way."""
     value = os.environ.get(CRASH_AFTER_STEP_ENV, "")
@@ -141,18 +151,18 @@ class StageRun:
         torch.manual_seed(stage.seed)
 
         self.processor = AutoProcessor.from_pretrained(self.init_dir)
-        # A sharded checkpoint's weights are read into the prepared model below; a plain one's folder loads here.
-        self.model = self._load_model(checkpoint if kind == "plain" else None)
-        self.parts = stage.parts(stage_name)
-        self.frozen_summary = freeze_for_stage(self.model, self.parts, lora=stage.lora is not None)
-        if stage.gradient_checkpointing:
-            self.model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         local = int(os.environ.get("LOCAL_WORLD_SIZE", self.world))
         self.workers = stage.num_workers if stage.num_workers != "auto" else auto_workers(local)
-        self.stream = RowStream(
-            recipe, stage, self.processor, self.model.generation_config.eos_token_id, workers=self.workers
-        )
+        # Data workers are forked before the model loads: a worker forked later would keep the CPU copy of the
+        # weights alive after the training process has moved or sharded them.
+        self.stream = RowStream(recipe, stage, self.processor, _stop_ids(self.init_dir), workers=self.workers)
         try:  # the stream's worker processes must not outlive a failed set-up
+            # A sharded checkpoint's weights are read into the prepared model below; a plain one's folder loads here.
+            self.model = self._load_model(checkpoint if kind == "plain" else None)
+            self.parts = stage.parts(stage_name)
+            self.frozen_summary = freeze_for_stage(self.model, self.parts, lora=stage.lora is not None)
+            if stage.gradient_checkpointing:
+                self.model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
             self.total_steps = max_steps or stage.max_steps or self._steps_for_epochs()
             self.optimizer = build_optimizer(self.model, stage, stage_name)
             self.scheduler = torch.optim.lr_scheduler.LambdaLR(
