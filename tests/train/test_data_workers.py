@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -133,6 +134,7 @@ def test_a_run_with_workers_killed_and_resumed_matches_the_uninterrupted_run_wit
     assert crashed.returncode == 137
     resumed = _cli(*args, "--stage", "w2", "--out", str(tmp_path / "resumed"), "--resume")
     assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert json.loads((tmp_path / "resumed" / "train_config.json").read_text())["data_workers"] == 2
     a = load_file(tmp_path / "whole" / "model" / "model.safetensors")
     b = load_file(tmp_path / "resumed" / "model" / "model.safetensors")
     assert all(torch.equal(a[name], b[name]) for name in a)

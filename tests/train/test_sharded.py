@@ -97,6 +97,8 @@ def test_an_fsdp2_run_killed_after_a_checkpoint_resumes_bit_exactly(recipe_path,
     assert sorted(p.name for p in (step3 / "sharded").glob("*.distcp")) == ["__0_0.distcp", "__1_0.distcp"]
     assert not (step3 / "model").exists() and (step3 / "rng-00001.pt").exists()
     assert json.loads((step3 / STATE_FILE).read_text())["world_size"] == 2
+    config = json.loads((resumed / "train_config.json").read_text())
+    assert (config["sharding"], config["world_size"]) == ("fsdp2", 2)
     saved = _dcp_tensors(step3 / "sharded")
     if stage_name == "sft":
         one = tmp_path / "one-process"

@@ -376,6 +376,8 @@ class StageRun:
             "init": str(self.init_dir),
             "total_steps": self.total_steps,
             "world_size": self.world,
+            "sharding": self.sharding,
+            "data_workers": self.workers,
             "parts_trained": list(self.parts),
             "parameters": self.frozen_summary,
             "config": self.stage.model_dump(mode="json"),
