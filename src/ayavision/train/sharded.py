@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import warnings
 from pathlib import Path
 
 import torch
@@ -140,8 +141,11 @@ def _load_dcp(folder: Path, wrapped, optimizer: torch.optim.Optimizer, groups: l
 
     # The current (possibly sharded) state dicts are the templates DCP reads into, each process its own shards.
     model_state, optim_state = get_state_dict(wrapped, optimizer)
-    # One process without a process group reads every shard itself (resuming a multi-process run on one).
+    # One process without a process group reads every shard itself (resuming a multi-process run on one); DCP warns
+    # that it assumes so, which is what is meant here.
     single = not torch.distributed.is_initialized()
-    dcp.load({"model": model_state, "optimizer": optim_state["state"]}, checkpoint_id=str(folder), no_dist=single)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="torch.distributed is disabled", category=UserWarning)
+        dcp.load({"model": model_state, "optimizer": optim_state["state"]}, checkpoint_id=str(folder), no_dist=single)
     optim_state["param_groups"] = groups
     set_state_dict(wrapped, optimizer, model_state_dict=model_state, optim_state_dict=optim_state)
