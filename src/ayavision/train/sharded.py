@@ -1,5 +1,7 @@
-"""Checkpoints of sharded runs: FSDP2 model and optimizer shards through torch.distributed.checkpoint (DCP), each
-process writing its own; DeepSpeed's through its engine. Atomic across processes: complete or absent."""
+"""Checkpoints of sharded runs, each process writing its own shards, complete or absent across all processes.
+
+FSDP's weights and optimizer moments go through torch.distributed.checkpoint (DCP), DeepSpeed's through its engine.
+"""
 
 from __future__ import annotations
 
