@@ -18,6 +18,7 @@ from ayavision.model.chat_format import (
     encode_conversation,
     image_aware,
     install_chat_template,
+    plan_conversation,
 )
 from ayavision.model.processor import build_processor
 from ayavision.model.tokens import IMG_PATCH, add_multimodal_tokens, train_tiny_tokenizer
@@ -117,6 +118,26 @@ def test_an_llm_template_is_kept_text_identical_and_its_answers_masked_through_t
     patch = processor.tokenizer.convert_tokens_to_ids(IMG_PATCH)
     assert encoded.input_ids.count(patch) == encoded.pixel_values.shape[0] * 4  # 2x2 tokens per 32 px tile
     assert not any(m and i == patch for i, m in zip(encoded.input_ids, encoded.assistant_mask, strict=True))
+
+
+def test_answers_after_several_images_are_found_and_planning_from_sizes_gives_the_same_tokens():
+    tokenizer = train_tiny_tokenizer()
+    processor = build_processor(tokenizer, tile_size=32, patch_size=8, downsample_factor=2, max_tiles=4)
+    images = [Image.new("RGB", (120, 60), (200, 0, 0)), Image.new("RGB", (40, 70), (0, 200, 0))]
+    messages = [
+        {"role": "user", "content": [{"type": "image", "image": images[0]}, {"type": "image", "image": images[1]}]},
+        {"role": "assistant", "content": [{"type": "text", "text": "Red, then green."}]},
+        {"role": "user", "content": [{"type": "image", "image": images[0]}, {"type": "text", "text": "Again?"}]},
+        {"role": "assistant", "content": [{"type": "text", "text": "Red."}]},
+    ]
+    encoded = encode_conversation(processor, messages, [tokenizer.eos_token_id])
+    # Each answer sits after two, then three, expanded images: the shift counts every image once.
+    assert _answers(encoded, tokenizer) == ["Red, then green.<|END_OF_TURN_TOKEN|>", "Red.<|END_OF_TURN_TOKEN|>"]
+    planned, tiles = plan_conversation(
+        processor, messages, [tokenizer.eos_token_id], [(im.height, im.width) for im in (*images, images[0])]
+    )
+    assert planned.input_ids == encoded.input_ids and planned.assistant_mask == encoded.assistant_mask
+    assert planned.pixel_values is None and sum(tiles) == encoded.pixel_values.shape[0]
 
 
 def test_the_cohere_template_masks_its_answers_as_its_generation_marks_do():

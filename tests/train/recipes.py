@@ -34,6 +34,7 @@ def stage(mixture: dict[str, float], **overrides) -> dict:
         "lr": {"connector": 3e-3, "language_model": 3e-3, "vision_tower": 1e-3},
         "save_every": 3,
         "seed": 0,
+        "num_workers": 0,  # samples built in the training process's thread; tests/train/test_data_workers.py: workers
     }
     base.update(overrides)
     return base

@@ -100,19 +100,30 @@ def open_image(
     return image
 
 
-def load_images(
-    record: ConversationRecord, root: str | Path | None = None, *, max_pixels: int | None = DEFAULT_MAX_PIXELS
-) -> list[Image.Image]:
-    """The record's images, decoded, in order; paths are read under ``root`` (the dataset root)."""
-    images = []
+def _image_bytes(record: ConversationRecord, root: str | Path | None) -> Iterator[tuple[bytes, str]]:
+    """Each image's encoded bytes and a label naming it for errors, in order."""
     for index, image in enumerate(record.images):
         if isinstance(image, str):
             if root is None:
                 raise DataError(f"record {record.id!r} names image files but no dataset root was given")
-            data = read_image_bytes(root, image)
-            label = repr(image)
+            yield read_image_bytes(root, image), repr(image)
         else:
-            data = image.bytes
-            label = f"embedded image {index}" + (f" ({image.path!r})" if image.path else "")
-        images.append(open_image(data, label=label, max_pixels=max_pixels))
-    return images
+            yield image.bytes, f"embedded image {index}" + (f" ({image.path!r})" if image.path else "")
+
+
+def load_images(
+    record: ConversationRecord, root: str | Path | None = None, *, max_pixels: int | None = DEFAULT_MAX_PIXELS
+) -> list[Image.Image]:
+    """The record's images, decoded, in order; paths are read under ``root`` (the dataset root)."""
+    return [open_image(data, label=label, max_pixels=max_pixels) for data, label in _image_bytes(record, root)]
+
+
+def image_sizes(
+    record: ConversationRecord, root: str | Path | None = None, *, max_pixels: int | None = DEFAULT_MAX_PIXELS
+) -> list[tuple[int, int]]:
+    """(height, width) of the record's images, in order, read from their headers: no pixel is decoded."""
+    sizes = []
+    for data, label in _image_bytes(record, root):
+        width, height = open_image(data, label=label, max_pixels=max_pixels, decode=False).size
+        sizes.append((height, width))
+    return sizes

@@ -177,6 +177,27 @@ class EncodedConversation:
     pixel_values: Any  # (tiles, 3, H, W) or None
 
 
+def _render_with_spans(
+    processor: Any, messages: list[dict[str, Any]], stop_ids: Collection[int]
+) -> tuple[str, list[tuple[int, int]]]:
+    """The conversation rendered by the processor's template, and its assistant answers' character spans."""
+
+    def render(conversation: list[dict[str, Any]], add_generation_prompt: bool) -> str:
+        if not conversation:
+            raise ChatFormatError("the conversation opens with an assistant turn: there is no prompt to answer")
+        return processor.apply_chat_template(conversation, tokenize=False, add_generation_prompt=add_generation_prompt)
+
+    stop_strings = processor.tokenizer.convert_ids_to_tokens(list(stop_ids))
+    return render(messages, False), assistant_spans(render, messages, stop_strings)
+
+
+def _masked(ids: list[int], offsets: list[list[int]], spans: list[tuple[int, int]], replaced: list[dict]) -> list[int]:
+    shifted = [_shift(span, replaced) for span in spans]
+    return [
+        int(any(start < span_end and end > span_start for span_start, span_end in shifted)) for start, end in offsets
+    ]
+
+
 def encode_conversation(
     processor: Any, messages: list[dict[str, Any]], stop_ids: Collection[int]
 ) -> EncodedConversation:
@@ -187,16 +208,7 @@ def encode_conversation(
     character spans (:func:`assistant_spans`) are moved past the expanded image placeholders before them and mapped
     onto tokens through the offset mapping.
     """
-    tokenizer = processor.tokenizer
-
-    def render(conversation: list[dict[str, Any]], add_generation_prompt: bool) -> str:
-        if not conversation:
-            raise ChatFormatError("the conversation opens with an assistant turn: there is no prompt to answer")
-        return processor.apply_chat_template(conversation, tokenize=False, add_generation_prompt=add_generation_prompt)
-
-    stop_strings = tokenizer.convert_ids_to_tokens(list(stop_ids))
-    text = render(messages, False)
-    spans = assistant_spans(render, messages, stop_strings)
+    text, spans = _render_with_spans(processor, messages, stop_ids)
     images = [
         part["image"]
         for m in messages
@@ -214,18 +226,48 @@ def encode_conversation(
         return_tensors="pt",
     )
     ids = encoded["input_ids"][0].tolist()
-    offsets = encoded["offset_mapping"][0].tolist()
     replaced = (encoded.get("text_replacement_offsets") or [[]])[0]
-    shifted = [_shift(span, replaced) for span in spans]
-    mask = [
-        int(any(start < span_end and end > span_start for span_start, span_end in shifted)) for start, end in offsets
-    ]
+    mask = _masked(ids, encoded["offset_mapping"][0].tolist(), spans, replaced)
     return EncodedConversation(ids, mask, encoded.get("pixel_values"))
 
 
+def plan_conversation(
+    processor: Any, messages: list[dict[str, Any]], stop_ids: Collection[int], image_sizes: list[tuple[int, int]]
+) -> tuple[EncodedConversation, list[int]]:
+    """What :func:`encode_conversation` gives, without touching a pixel: ids and mask from the images' sizes.
+
+    Each image's tiles are counted from its (height, width) as the image processor would cut it, its placeholder
+    expanded by the processor's own ``replace_image_token`` and ``get_text_with_replacements``, and the text
+    tokenised as the processor tokenises it; ``pixel_values`` stays None (the image processor makes them later,
+    only where they are needed). Returns the encoding and the tiles of each image.
+    """
+    text, spans = _render_with_spans(processor, messages, stop_ids)
+    tiles: list[int] = []
+    replaced: list[dict] = []
+    if image_sizes:
+        counts = processor._get_num_multimodal_tokens(image_sizes=[list(size) for size in image_sizes])
+        tiles = list(counts.num_image_patches)
+        replacements = [
+            processor.replace_image_token({"num_patches": tiles}, image_idx=index) for index in range(len(tiles))
+        ]
+        expanded, offsets = processor.get_text_with_replacements([text], images_replacements=replacements)
+        text, replaced = expanded[0], offsets[0]
+    encoded = processor.tokenizer(
+        [text], add_special_tokens=False, padding=False, return_offsets_mapping=True, return_tensors="pt"
+    )
+    ids = encoded["input_ids"][0].tolist()
+    return EncodedConversation(ids, _masked(ids, encoded["offset_mapping"][0].tolist(), spans, replaced), None), tiles
+
+
 def _shift(span: tuple[int, int], replaced: list[dict[str, Any]]) -> tuple[int, int]:
-    """A span of the rendered text, in the text after the placeholders before it were expanded."""
-    gained = sum(r["new_span"][1] - r["span"][1] for r in replaced if r["span"][1] <= span[0])
+    """A span of the rendered text, in the text after the placeholders before it were expanded.
+
+    A replacement's ``new_span`` is where it lies in the expanded text, so ``new_span - span`` already counts every
+    placeholder before it: the shift is that of the last placeholder before the span (a sum would count the first
+    of two images twice, and a two-image question would lose its answer).
+    """
+    gains = [r["new_span"][1] - r["span"][1] for r in replaced if r["span"][1] <= span[0]]
+    gained = gains[-1] if gains else 0
     return span[0] + gained, span[1] + gained
 
 

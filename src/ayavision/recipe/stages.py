@@ -87,7 +87,8 @@ def build_stages(recipe: RecipeConfig, run: Path) -> list[Stage]:
 def _stage_settings(recipe: RecipeConfig, name: str) -> dict:
     if name not in recipe.train.stages:
         raise ValueError(f"train.stages: the recipe needs a stage named {name!r}")
-    return json.loads(recipe.train.stages[name].model_dump_json())
+    # num_workers changes how fast batches are made, never which: a finished stage stays valid when it changes.
+    return json.loads(recipe.train.stages[name].model_dump_json(exclude={"num_workers"}))
 
 
 def _data(recipe: RecipeConfig, ctx: StageContext) -> dict:

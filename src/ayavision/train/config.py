@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -64,6 +64,14 @@ class StageConfig(_Strict):
     keep_checkpoints: int = Field(2, ge=1)
     log_every: int = Field(1, ge=1)
     seed: int = 0
+    num_workers: Annotated[int, Field(ge=0)] | Literal["auto"] = Field(
+        "auto",
+        description=(
+            "data worker processes per training process, planning samples and decoding and tiling images; 0: a "
+            "background thread of the training process; auto: the process's share of the cores minus one for the "
+            "training loop (at most 8), or 0 when that leaves fewer than 2. Any value gives the same batches."
+        ),
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> StageConfig:

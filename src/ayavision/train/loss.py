@@ -23,6 +23,13 @@ class SupervisedLM(nn.Module):
         super().__init__()
         self.model = model
 
+    @property
+    def _no_split_modules(self) -> list[str] | None:
+        # FSDP's transformer wrap policy reads this when a launch config names no layer classes: each decoder and
+        # encoder layer of whichever LLM and vision tower the model has becomes its own shard unit.
+        names = getattr(self._vlm(), "_no_split_modules", None)
+        return sorted(names) if names else None
+
     def _vlm(self) -> nn.Module:
         # A peft model wraps the AyaVision model; LoRA layers live inside it, so its submodules are the ones to call.
         inner = self.model

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import torch
 from transformers import AyaVisionProcessor
 
-from ayavision.data import load_images
-from ayavision.model.chat_format import ChatFormatError, encode_conversation, stop_token_ids
+from ayavision.data.images import image_sizes, load_images
+from ayavision.model.chat_format import ChatFormatError, plan_conversation, stop_token_ids
 from ayavision.model.tokens import END_OF_IMG, IMG_PATCH, START_OF_IMG, tile_tags
 from ayavision.train.mixture import SourcedRecord
 
@@ -24,6 +24,7 @@ class Sample:
     targets: list[int]
     pixel_values: torch.Tensor | None  # (tiles, 3, H, W) for all the sample's images, in order
     source: tuple[str, int] = ("", -1)  # (bucket, index in the bucket): enough to rebuild it on resume
+    tiles: int = 0  # the image tiles the sample holds; pixel_values None with tiles > 0: pixels not made yet
 
     def __len__(self) -> int:
         return len(self.input_ids)
@@ -64,20 +65,33 @@ class SampleBuilder:
         self.truncated = False
 
     def build(self, item: SourcedRecord, source: tuple[str, int] = ("", -1)) -> Sample | None:
+        """The whole sample, pixels included: :meth:`plan` then :meth:`pixels`."""
+        sample = self.plan(item, source)
+        if sample is not None and sample.tiles:
+            sample.pixel_values = self.pixels(item)
+        return sample
+
+    def plan(self, item: SourcedRecord, source: tuple[str, int] = ("", -1)) -> Sample | None:
+        """Tokens, targets and length from the text and the images' sizes: no pixel is decoded.
+
+        Packing needs every sample's length, but a process needs pixels only for the rows it trains on: this is
+        the part every process computes for every sample; :meth:`pixels` is the part done once, where needed.
+        """
         self.skip_reason, self.truncated = None, False
         record = item.record
-        images = iter(load_images(record, item.root) if record.images else [])
-        messages = []
-        for message in record.messages:
-            content = []
-            for part in message.content:
-                if part.type == "image":
-                    content.append({"type": "image", "image": next(images)})
-                else:
-                    content.append({"type": "text", "text": part.text})
-            messages.append({"role": message.role, "content": content})
+        sizes = image_sizes(record, item.root) if record.images else []
+        messages = [
+            {
+                "role": message.role,
+                "content": [
+                    {"type": "image"} if part.type == "image" else {"type": "text", "text": part.text}
+                    for part in message.content
+                ],
+            }
+            for message in record.messages
+        ]
         try:
-            encoded = encode_conversation(self.processor, messages, self.stop_ids)
+            encoded, tiles = plan_conversation(self.processor, messages, self.stop_ids, sizes)
         except ChatFormatError as err:
             raise SampleError(f"record {record.id!r}: {err}") from None
         ids, mask = encoded.input_ids, encoded.assistant_mask
@@ -86,7 +100,6 @@ class SampleBuilder:
         if any(m and i in self.image_token_ids for i, m in zip(ids, mask, strict=True)):
             raise SampleError(f"record {record.id!r}: image tokens inside an assistant turn would be supervised")
         targets = [ids[t + 1] if mask[t + 1] else IGNORE for t in range(len(ids) - 1)] + [IGNORE]
-        pixel_values = encoded.pixel_values
         if len(ids) > self.seq_len:
             if self.overflow == "skip":
                 return self._skip("longer than seq_len")
@@ -98,7 +111,14 @@ class SampleBuilder:
             if all(t == IGNORE for t in targets):
                 return self._skip("no answer left after truncation")
             self.truncated = True
-        return Sample(record.id, ids, targets, pixel_values, source)
+        return Sample(record.id, ids, targets, None, source, sum(tiles))
+
+    def pixels(self, item: SourcedRecord) -> torch.Tensor | None:
+        """The record's images decoded and tiled by the processor: (tiles, 3, H, W), images in order."""
+        if not item.record.images:
+            return None
+        images = load_images(item.record, item.root)
+        return self.processor(images=[images], return_tensors="pt")["pixel_values"]
 
     def _skip(self, reason: str) -> None:
         self.skip_reason = reason

@@ -12,19 +12,27 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from accelerate import Accelerator, DistributedType
+from accelerate import DistributedType
 from transformers import AutoProcessor
 
 from ayavision.model.compat import load_vlm
 from ayavision.model.store import save_model
 from ayavision.train.config import StageConfig, TrainRecipe
 from ayavision.train.data_stream import Prefetcher, RowStream
+from ayavision.train.data_workers import auto_workers
 from ayavision.train.loss import SupervisedLM
 from ayavision.train.metrics import MetricsLog, TrainProgress, flops_per_token
 from ayavision.train.mixture import MixtureReport
 from ayavision.train.optim import apply_lora, build_optimizer, freeze_for_stage, warmup_cosine
 from ayavision.train.packing import collate
+from ayavision.train.parallel import gather_fsdp2_model, make_accelerator, sharding_of
 from ayavision.train.samples import Sample
+from ayavision.train.sharded import (
+    ResumeError,
+    checkpoint_format,
+    load_sharded_checkpoint,
+    save_sharded_checkpoint,
+)
 from ayavision.train.state import latest_checkpoint, load_checkpoint, save_checkpoint
 from ayavision.utils.fs import atomic_dir, atomic_write_text
 
@@ -59,6 +67,16 @@ def resolve_init(init: Path | None, recipe: TrainRecipe) -> Path:
     if not (chosen / "config.json").exists():
         raise TrainSetupError(f"--init {chosen}: not a model folder (no config.json)")
     return chosen
+
+
+def _stop_ids(folder: Path) -> int | list[int] | None:
+    """The model's stop tokens as its loaded generation config will have them, read without loading the model."""
+    from transformers import AutoConfig, GenerationConfig
+
+    try:
+        return GenerationConfig.from_pretrained(folder).eos_token_id
+    except OSError:  # no generation_config.json: transformers derives one from the model's config
+        return GenerationConfig.from_model_config(AutoConfig.from_pretrained(folder)).eos_token_id
 
 
 def _crash_step(stage_name: str) -> int:
@@ -119,31 +137,51 @@ class StageRun:
             raise TrainSetupError(f"{out} exists and is not empty; pass --resume to continue it, or another --out")
         checkpoint = latest_checkpoint(out) if resume else None
         stage = self.stage
-        self.accelerator = Accelerator(mixed_precision=MIXED_PRECISION[stage.dtype], cpu=not torch.cuda.is_available())
+        self.accelerator = make_accelerator(MIXED_PRECISION[stage.dtype])
         self.world = self.accelerator.num_processes
+        self.sharding = sharding_of(self.accelerator)
+        kind = checkpoint_format(checkpoint) if checkpoint is not None else None
+        if kind == "plain" and self.sharding != "none":
+            raise ResumeError(
+                f"{checkpoint} was written by an unsharded run (one process or DDP) and this launch shards the "
+                f"optimizer ({self.sharding}): resume it with the launch that wrote it"
+            )
         self.rows_per_process, self.micro_steps = batch_layout(stage, self.world)
         self.peak_tflops, self.quiet = peak_tflops, quiet
         torch.manual_seed(stage.seed)
 
         self.processor = AutoProcessor.from_pretrained(self.init_dir)
-        self.model = self._load_model(checkpoint)
-        self.parts = stage.parts(stage_name)
-        self.frozen_summary = freeze_for_stage(self.model, self.parts, lora=stage.lora is not None)
-        if stage.gradient_checkpointing:
-            self.model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
-        self.stream = RowStream(recipe, stage, self.processor, self.model.generation_config.eos_token_id)
-        self.total_steps = max_steps or stage.max_steps or self._steps_for_epochs()
-        self.optimizer = build_optimizer(self.model, stage, stage_name)
-        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
-            self.optimizer, warmup_cosine(stage.warmup_steps, self.total_steps, stage.min_lr_ratio)
-        )
-        self.start_step = 0
-        if checkpoint is not None:
-            state = load_checkpoint(checkpoint, self.optimizer, self.scheduler)
-            self.stream.load_state_dict(state["data"])
-            self.start_step = int(state["step"])
+        local = int(os.environ.get("LOCAL_WORLD_SIZE", self.world))
+        self.workers = stage.num_workers if stage.num_workers != "auto" else auto_workers(local)
+        # Data workers are forked before the model loads: a worker forked later would keep the CPU copy of the
+        # weights alive after the training process has moved or sharded them.
+        self.stream = RowStream(recipe, stage, self.processor, _stop_ids(self.init_dir), workers=self.workers)
+        try:  # the stream's worker processes must not outlive a failed set-up
+            # A sharded checkpoint's weights are read into the prepared model below; a plain one's folder loads here.
+            self.model = self._load_model(checkpoint if kind == "plain" else None)
+            self.parts = stage.parts(stage_name)
+            self.frozen_summary = freeze_for_stage(self.model, self.parts, lora=stage.lora is not None)
+            if stage.gradient_checkpointing:
+                self.model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+            self.total_steps = max_steps or stage.max_steps or self._steps_for_epochs()
+            self.optimizer = build_optimizer(self.model, stage, stage_name)
+            self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+                self.optimizer, warmup_cosine(stage.warmup_steps, self.total_steps, stage.min_lr_ratio)
+            )
+            state = load_checkpoint(checkpoint, self.optimizer, self.scheduler) if kind == "plain" else None
+            self.wrapped, self.optimizer = self.accelerator.prepare(SupervisedLM(self.model), self.optimizer)
+            if kind in ("dcp", "deepspeed"):
+                state = load_sharded_checkpoint(
+                    self.accelerator, checkpoint, self.wrapped, self.optimizer, self.scheduler, self.sharding
+                )
+            self.start_step = 0
+            if state is not None:
+                self.stream.load_state_dict(state["data"])
+                self.start_step = int(state["step"])
+        except BaseException:
+            self.stream.close()
+            raise
         self.consumed_state = self.stream.state_dict()
-        self.wrapped, self.optimizer = self.accelerator.prepare(SupervisedLM(self.model), self.optimizer)
         self.trainable = [p for p in self.model.parameters() if p.requires_grad]
         self.token_flops = flops_per_token(self.model)
         self.log = MetricsLog(out / "metrics.jsonl", enabled=self.accelerator.is_main_process)
@@ -192,7 +230,8 @@ class StageRun:
         )
         crash_after = _crash_step(self.stage_name)
         losses = []
-        prefetcher = Prefetcher(self.stream, stage.global_batch)
+        own = (accelerator.process_index * self.rows_per_process, self.rows_per_process)
+        prefetcher = Prefetcher(self.stream, stage.global_batch, own)
         try:
             for step in range(self.start_step + 1, self.total_steps + 1):
                 started = time.perf_counter()
@@ -208,6 +247,7 @@ class StageRun:
                     os._exit(137)
         finally:
             prefetcher.close()
+            self.stream.close()
             progress.close()
         model_dir = self.out / "model"
         saveable = self._saveable()
@@ -282,7 +322,10 @@ class StageRun:
         a collective call, so every process must come here.
         """
         model = self.model
-        if self.accelerator.distributed_type in (DistributedType.FSDP, DistributedType.DEEPSPEED):
+        if self.sharding == "fsdp2":
+            lora = (lambda skeleton: apply_lora(skeleton, self.stage)) if self.stage.lora is not None else None
+            model = gather_fsdp2_model(self.accelerator, self.wrapped, self.model, lora)
+        elif self.accelerator.distributed_type in (DistributedType.FSDP, DistributedType.DEEPSPEED):
             full = self.accelerator.get_state_dict(self.wrapped)
             if not self.accelerator.is_main_process:
                 return None
@@ -295,10 +338,24 @@ class StageRun:
         return model
 
     def _checkpoint(self, step: int) -> None:
+        state = {"step": step, "data": self.consumed_state}
+        if self.sharding != "none":
+            # Each process writes its own shards of weights and optimizer moments: nothing is gathered.
+            save_sharded_checkpoint(
+                self.accelerator,
+                self.out,
+                step,
+                self.wrapped,
+                self.optimizer,
+                self.scheduler,
+                state,
+                self.stage.keep_checkpoints,
+                self.sharding,
+            )
+            return
         self.accelerator.wait_for_everyone()
         saveable = self._saveable()
         if self.accelerator.is_main_process:
-            state = {"step": step, "data": self.consumed_state}
             folder = save_checkpoint(
                 self.out,
                 step,
@@ -306,7 +363,7 @@ class StageRun:
                 self.processor,
                 self.optimizer,
                 self.scheduler,
-                state,
+                {**state, "world_size": self.world},
                 self.stage.keep_checkpoints,
             )
             if hasattr(self.model, "peft_config"):
@@ -319,6 +376,8 @@ class StageRun:
             "init": str(self.init_dir),
             "total_steps": self.total_steps,
             "world_size": self.world,
+            "sharding": self.sharding,
+            "data_workers": self.workers,
             "parts_trained": list(self.parts),
             "parameters": self.frozen_summary,
             "config": self.stage.model_dump(mode="json"),
