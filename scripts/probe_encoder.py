@@ -1,12 +1,6 @@
-"""Linear probes on a world encoder's patch features: can each layer tell the colour, shape and size of an object?
+"""Print linear-probe accuracy of a world encoder's patch states per property and layer (world.pretrain.probe).
 
-    .venv/bin/python scripts/probe_encoder.py [ENCODER_FOLDER]   # default: the shipped encoder
-
-Each scene is seen as the VLM's thumbnail tile sees it (the whole image squeezed to 64 x 64). For every object the
-features of the patches over its grid cell are read at every layer (mean over the cell; and the 3 x 3 patches
-around it concatenated), and a ridge-regularised softmax probe trained on 600 scenes is scored on 200 others.
-A property the probes cannot read from any layer is one the connector and LLM cannot be expected to learn
-from a frozen encoder either.
+.venv/bin/python scripts/probe_encoder.py [ENCODER_FOLDER]   # default: the shipped encoder
 """
 
 from __future__ import annotations
@@ -14,78 +8,22 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import numpy as np
-import torch
-from PIL import Image
 from transformers import SiglipVisionModel
 
+from ayavision.world.pretrain.probe import TARGETS, probe_encoder
 from ayavision.world.pretrain.shipped import SHIPPED_PARTS
-from ayavision.world.render import render_scene
-from ayavision.world.scene import SceneConfig, column, row, sample_scene, seeded_rng
-from ayavision.world.vocab import OBJECT_COLOURS, SHAPES, SIZES
-
-TARGETS = {"colour": OBJECT_COLOURS, "shape": SHAPES, "size": SIZES}
-
-
-def features(encoder, n: int, split: str) -> tuple[dict[str, list[torch.Tensor]], dict[str, torch.Tensor]]:
-    layers = encoder.config.num_hidden_layers + 1
-    side = encoder.config.image_size // encoder.config.patch_size
-    out: dict[str, list[list[torch.Tensor]]] = {"mean": [[] for _ in range(layers)], "3x3": [[] for _ in range(layers)]}
-    labels: dict[str, list[int]] = {name: [] for name in TARGETS}
-    for i in range(n):
-        scene = sample_scene(seeded_rng(7, "probe", split, i), f"probe-{i}", SceneConfig())
-        image = render_scene(scene, (scene.width, scene.height)).convert("RGB")
-        image = image.resize((encoder.config.image_size,) * 2, Image.Resampling.BICUBIC)
-        pixels = torch.from_numpy(np.asarray(image, dtype=np.float32) / 127.5 - 1).permute(2, 0, 1)[None]
-        with torch.no_grad():
-            hidden = encoder(pixel_values=pixels, output_hidden_states=True).hidden_states
-        for obj in scene.objects:
-            r, c = row(obj.position), column(obj.position)
-            y0, y1 = int(r * side / 3), int(np.ceil((r + 1) * side / 3))
-            x0, x1 = int(c * side / 3), int(np.ceil((c + 1) * side / 3))
-            wy, wx = min(y0, side - 3), min(x0, side - 3)
-            for layer, states in enumerate(hidden):
-                grid = states[0].reshape(side, side, -1)
-                out["mean"][layer].append(grid[y0:y1, x0:x1].reshape(-1, grid.shape[-1]).mean(0))
-                out["3x3"][layer].append(grid[wy : wy + 3, wx : wx + 3].reshape(-1))
-            for name, values in TARGETS.items():
-                labels[name].append(values.index(getattr(obj, name)))
-    stacked = {kind: [torch.stack(v) for v in per_layer] for kind, per_layer in out.items()}
-    return stacked, {name: torch.tensor(v) for name, v in labels.items()}
-
-
-def probe(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.Tensor, test_y: torch.Tensor, k: int) -> float:
-    mean, std = train_x.mean(0), train_x.std(0) + 1e-6
-    train_x, test_x = (train_x - mean) / std, (test_x - mean) / std
-    weight = torch.zeros(train_x.shape[1], k, requires_grad=True)
-    bias = torch.zeros(k, requires_grad=True)
-    optimizer = torch.optim.LBFGS([weight, bias], max_iter=200)
-
-    def closure() -> torch.Tensor:
-        optimizer.zero_grad()
-        loss = torch.nn.functional.cross_entropy(train_x @ weight + bias, train_y) + 1e-3 * weight.pow(2).sum()
-        loss.backward()
-        return loss
-
-    optimizer.step(closure)
-    return ((test_x @ weight + bias).argmax(1) == test_y).float().mean().item()
 
 
 def main() -> None:
-    torch.manual_seed(0)
     folder = Path(sys.argv[1]) if len(sys.argv) > 1 else SHIPPED_PARTS / "encoder"
-    encoder = SiglipVisionModel.from_pretrained(folder).eval()
-    train_x, train_y = features(encoder, 600, "train")
-    test_x, test_y = features(encoder, 200, "test")
-    layers = len(train_x["mean"])
-    print(f"encoder: {folder}; {len(train_y['shape'])} training objects, {len(test_y['shape'])} held-out")
+    scores = probe_encoder(SiglipVisionModel.from_pretrained(folder))
+    layers = len(scores["shape"]["mean"])
+    print(f"encoder: {folder}; probes trained on 600 scenes, scored on 200 others")
     print("| property | chance | features | " + " | ".join(f"layer {i}" for i in range(layers)) + " |")
     print("|---|---|---|" + "---|" * layers)
     for name, values in TARGETS.items():
-        for kind in ("mean", "3x3"):
-            k = len(values)
-            scores = [probe(train_x[kind][i], train_y[name], test_x[kind][i], test_y[name], k) for i in range(layers)]
-            print(f"| {name} | {1 / len(values):.2f} | {kind} | " + " | ".join(f"{s:.2f}" for s in scores) + " |")
+        for kind, per_layer in scores[name].items():
+            print(f"| {name} | {1 / len(values):.2f} | {kind} | " + " | ".join(f"{s:.2f}" for s in per_layer) + " |")
 
 
 if __name__ == "__main__":

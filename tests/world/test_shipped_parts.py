@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from safetensors.torch import load_file
 
-from ayavision.world.cache import MARKER
+from ayavision.world.cache import MARKER, software
 from ayavision.world.pretrain import EncoderConfig, LLMConfig, TokenizerConfig, pretrain_tokenizer
 from ayavision.world.pretrain.shipped import SHIPPED_PARTS, install_shipped, shipped_summary
 
@@ -27,23 +27,36 @@ def test_each_shipped_part_was_built_with_the_default_settings(name):
 
 def test_the_shipped_parts_are_strong_and_small():
     encoder, llm = shipped_summary("encoder"), shipped_summary("text-llm")
-    assert encoder["image_to_text_top1"] > 0.8  # the parts of the earlier demo: 0.344
+    assert encoder["image_to_text_top1"] > 0.6  # the parts of the 2026-11-28 demo: 0.344
+    # Scenes that differ in one shape, size or colour binding (chance 0.5), and the objects' attributes read back
+    # from the patch states of thumbnails (chance: shape 1/6, size 1/3).
+    assert encoder["twin_accuracy"] > 0.65
+    assert encoder["dense_accuracy"]["thumbnail"]["shape"] > 0.75
+    assert encoder["dense_accuracy"]["thumbnail"]["size"] > 0.75
     assert llm["accuracy"] > 0.7 and llm["scene_qa_accuracy"] > 2 * llm["scene_qa_chance"]
     total = sum(f.stat().st_size for f in SHIPPED_PARTS.rglob("*") if f.is_file())
     assert total < 30 * 2**20
 
 
-def test_rebuilding_the_tokenizer_gives_the_shipped_bytes(tmp_path):
-    pretrain_tokenizer(tmp_path / "tokenizer", TokenizerConfig())
-    for name in ("tokenizer.json", "tokenizer_config.json"):
-        assert (tmp_path / "tokenizer" / name).read_bytes() == (SHIPPED_PARTS / "tokenizer" / name).read_bytes()
+def test_rebuilding_the_tokenizer_gives_the_shipped_tokenizer(tmp_path):
+    rebuilt = pretrain_tokenizer(tmp_path / "tokenizer", TokenizerConfig())
+    shipped = shipped_summary("tokenizer")
+    if shipped.get("software", {}).get("tokenizers") == software()["tokenizers"]:
+        for name in ("tokenizer.json", "tokenizer_config.json"):
+            assert (tmp_path / "tokenizer" / name).read_bytes() == (SHIPPED_PARTS / "tokenizer" / name).read_bytes()
+    else:
+        # Another tokenizers release (the shipped one predates the record of versions; 0.23.3 breaks ties between
+        # equally frequent pairs differently): another tokenizer of the same size that writes every language's
+        # one-object sentence in as many tokens, or a tokenizer that drifted.
+        assert rebuilt["vocab"] == shipped["vocab"] and rebuilt["corpus_lines"] == shipped["corpus_lines"]
+        assert rebuilt["tokens_for_one_object_sentence"] == shipped["tokens_for_one_object_sentence"]
 
 
 def test_the_shipped_scores_are_measured_again_from_the_shipped_weights():
     import torch
     from transformers import AutoModelForCausalLM, SiglipModel
 
-    from ayavision.world.pretrain.encoder import _pairs, retrieval
+    from ayavision.world.pretrain.encoder import _pairs, retrieval, twin_accuracy
     from ayavision.world.pretrain.llm import answer_text_task, eval_samples, score_scene_qa
     from ayavision.world.pretrain.tokenizer import load_world_tokenizer
     from ayavision.world.texttask import score_text_task
@@ -51,9 +64,11 @@ def test_the_shipped_scores_are_measured_again_from_the_shipped_weights():
     tok = load_world_tokenizer(SHIPPED_PARTS / "tokenizer")
     config = EncoderConfig()
     encoder = SiglipModel.from_pretrained(SHIPPED_PARTS / "encoder")
-    images, ids, captions = _pairs(config, "eval", config.eval_size, tok)
-    scores = retrieval(encoder, images, ids, captions)
-    assert scores["image_to_text_top1"] == pytest.approx(shipped_summary("encoder")["image_to_text_top1"], abs=0.01)
+    scores = retrieval(encoder, _pairs(config, "eval", config.eval_size, tok))
+    recorded = shipped_summary("encoder")
+    assert scores["image_to_text_top1"] == pytest.approx(recorded["image_to_text_top1"], abs=0.01)
+    twins = _pairs(config, "twins", config.eval_size, tok, twins=True, tiles=config.tile_views)
+    assert twin_accuracy(encoder, twins) == pytest.approx(recorded["twin_accuracy"], abs=0.01)
 
     llm_config = LLMConfig()
     llm = AutoModelForCausalLM.from_pretrained(SHIPPED_PARTS / "text-llm", dtype=torch.float32)
@@ -64,6 +79,25 @@ def test_the_shipped_scores_are_measured_again_from_the_shipped_weights():
     assert score_scene_qa(llm, tok, llm_config)["scene_qa_accuracy"] == pytest.approx(
         recorded["scene_qa_accuracy"], abs=0.01
     )
+
+
+def test_a_linear_probe_reads_each_objects_shape_from_the_shipped_encoders_last_layer():
+    # What the VLM's connector reads. The encoder shipped before 2026-12-06 scored at chance here (0.17; the probe
+    # table in docs/world.md): it could tell scenes apart without seeing shapes.
+    from transformers import SiglipVisionModel
+
+    from ayavision.world.pretrain.probe import TARGETS, object_features, probe_accuracy
+
+    encoder = SiglipVisionModel.from_pretrained(SHIPPED_PARTS / "encoder").eval()
+    train_x, train_y = object_features(encoder, 300, "train")
+    test_x, test_y = object_features(encoder, 100, "test")
+    shape = probe_accuracy(
+        train_x["mean"][-1], train_y["shape"], test_x["mean"][-1], test_y["shape"], len(TARGETS["shape"])
+    )
+    colour = probe_accuracy(
+        train_x["mean"][-1], train_y["colour"], test_x["mean"][-1], test_y["colour"], len(TARGETS["colour"])
+    )
+    assert shape > 0.6 and colour > 0.8
 
 
 def test_a_part_is_installed_only_for_its_own_settings(tmp_path):

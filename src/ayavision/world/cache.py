@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,18 @@ def cached(out: str | Path, kind: str, config: Strict) -> dict[str, Any] | None:
     return data
 
 
+def software() -> dict[str, str]:
+    """The versions that decide an output's bytes: a rebuild matches byte for byte only on the same ones (tokenizers'
+    BPE trainer, for one, broke ties between equally frequent pairs differently from 0.23.3 on)."""
+    versions = {}
+    for name in ("torch", "transformers", "tokenizers"):
+        try:
+            versions[name] = version(name)
+        except PackageNotFoundError:
+            versions[name] = "absent"
+    return versions
+
+
 @contextmanager
 def building(
     out: str | Path, kind: str, config: Strict, overwrite: bool = True
@@ -41,6 +54,7 @@ def building(
                 "version": VERSION,
                 "fingerprint": config.fingerprint(),
                 "config": config.model_dump(mode="json"),
+                "software": software(),
                 **summary,
             }
             atomic_write_text(tmp / MARKER, json.dumps(data, indent=2, ensure_ascii=False) + "\n")

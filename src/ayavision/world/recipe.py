@@ -4,6 +4,7 @@ List ``ayavision.world.recipe`` under a recipe's ``plugins``. The data stage the
 
 - ``original/``: short English answers, like the datasets the paper started from (the annotation input);
 - ``bench/world-vqa`` and ``bench/world-text``: held-out evaluation sets (images; text only);
+- ``text/`` (with ``text_train``): text-only training records, for a recipe's ``text`` bucket;
 - ``parts/tokenizer``, ``parts/encoder``, ``parts/text-llm``: the tiny pretrained parts the model composes from.
 
 The report section measures what only the world knows: the filter's precision and recall against the teacher's
@@ -40,6 +41,11 @@ class WorldSourceOptions(Strict):
     original: DatasetConfig = Field(description="the short English original data (the annotation input)")
     vqa_bench: DatasetConfig = Field(description="held-out image questions in every language (short answers)")
     text_bench: HeldOut = Field(description="held-out questions of the text task the text LLM learnt, all languages")
+    text_train: HeldOut | None = Field(
+        None,
+        description="text-only training records (the text task, all languages) written to data/text, for a "
+        "'text' bucket: the paper's text-only SFT data (use a seed other than the benchmark's)",
+    )
     tokenizer: TokenizerConfig = TokenizerConfig()
     encoder: EncoderConfig = EncoderConfig()
     text_llm: LLMConfig = LLMConfig()
@@ -66,6 +72,9 @@ def shapes_world_source(options: dict[str, Any], out: Path) -> dict[str, Any]:
     vqa = make_world_dataset(out / "bench" / "world-vqa", settings.vqa_bench)
     held_out = settings.text_llm.task(settings.text_bench.n, seed=settings.text_bench.seed)
     text = make_text_task(out / "bench" / "world-text", held_out)
+    if settings.text_train is not None:
+        train_task = settings.text_llm.task(settings.text_train.n, seed=settings.text_train.seed)
+        make_text_task(out / "text", train_task)
     tokenizer = parts / "tokenizer"
     shipped = []
     if settings.shipped_parts and install_shipped("tokenizer", tokenizer, settings.tokenizer):

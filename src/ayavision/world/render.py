@@ -124,6 +124,20 @@ def render_scene(scene: Scene, size: tuple[int, int] | None = None) -> Image.Ima
     return image.resize((width, height), Image.Resampling.LANCZOS)
 
 
+def render_mask(scene: Scene) -> Image.Image:
+    """Which object covers each pixel, at the scene's own size: 0 for none, i + 1 for ``scene.objects[i]`` (drawn as
+    ``render_scene`` draws them, without anti-aliasing), the ground truth of dense features."""
+    mask = Image.new("L", (scene.width, scene.height), 0)
+    draw = ImageDraw.Draw(mask)
+    for index, obj in enumerate(scene.objects):
+        cx, cy, r = object_box(obj, scene.width, scene.height)
+        if obj.shape == "circle":
+            draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=index + 1)
+        else:
+            draw.polygon(_outline(obj, cx, cy, r), fill=index + 1)
+    return mask
+
+
 def encode_png(scene: Scene, image: Image.Image | None = None) -> bytes:
     """PNG bytes of the scene with its scene graph in a text chunk (the same bytes for the same scene)."""
     image = image if image is not None else render_scene(scene)

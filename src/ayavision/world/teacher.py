@@ -74,10 +74,13 @@ def rich_statements(
         assert first_obj is not None and second_obj is not None
         return [(relation, {"a": answer, "b": other}), object_statement(first_obj), object_statement(second_obj)]
     if frame in ("ask_sum", "ask_more"):
+        # The answer first, as for every other question (a recaption stays consistent with the short answer and
+        # leads with it), then the counts it comes from.
         counts = [("count_shape", {"a": slots[k], "n": scene.count(slots[k])}) for k in ("a", "b")]
         if frame == "ask_sum":
-            return [*counts, ("total", {"n": answer})]
-        return [*counts, ("more_yes" if answer else "more_no", {"a": slots["a"], "b": slots["b"]})]
+            return [("total", {"n": answer}), *counts]
+        verdict = ("more_yes" if answer else "more_no", {"a": slots["a"], "b": slots["b"]})
+        return [("yes" if answer else "no", {}), *counts, verdict]
     if frame == "ask_background":
         return [("background", {"c": scene.background}), ("pattern", {"pat": scene.pattern}), count_all]
     if frame == "ask_read" and scene.text is not None:

@@ -17,9 +17,11 @@ class TokenizerConfig(Strict):
 
 
 class EncoderConfig(Strict):
-    """A tiny SigLIP: vision tower at the tile size of the tiny VLM (64 px, patch 8), text tower for captions."""
+    """A tiny SigLIP: vision tower at the tile size of the tiny VLM (96 px, patch 8), text tower for captions."""
 
-    image_size: int = 64
+    # 96 px, not 64: a linear probe trained on 64 px views read shapes at 0.72 at best, at 96 px 0.92
+    # (docs/world.md, "How the encoder was chosen").
+    image_size: int = 96
     patch_size: int = 8
     hidden_size: int = 96
     intermediate_size: int = 256
@@ -28,14 +30,20 @@ class EncoderConfig(Strict):
     text_hidden_size: int = 96
     text_layers: int = 2
     text_length: int = Field(48, ge=8, description="captions are padded or cut to this many tokens")
-    # The shipped encoder's settings (ayavision/world/parts): 6.5 minutes on 2 cores, retrieval top-1 0.887.
-    steps: int = Field(1500, ge=1)
+    # The shipped encoder's settings (ayavision/world/parts; docs/world.md has its time and scores).
+    steps: int = Field(3000, ge=1)
     batch_size: int = Field(96, ge=2)
     lr: float = 2e-3
-    warmup: int = 60
+    warmup: int = 100
     weight_decay: float = 0.05
-    pool: int = Field(12288, ge=16, description="training scenes rendered once and shared by the steps")
+    pool: int = Field(48000, ge=16, description="training scenes rendered once and shared by the steps")
     eval_size: int = Field(256, ge=8, description="held-out image-caption pairs for retrieval accuracy")
+    # What it learns from (pretrain/views.py, pretrain/dense.py). With none of the three, it sees thumbnails of random
+    # scenes with the sigmoid loss alone, and nothing in its loss needs shapes: it then read them at chance.
+    hard_negatives: float = Field(0.5, ge=0, le=1, description="share of a batch that is scenes and their twins")
+    tile_views: float = Field(0.5, ge=0, le=1, description="share of multi-tile images seen as one tile")
+    max_tiles: int = Field(2, ge=1, description="the tiling the tile views come from (the VLM's max_tiles)")
+    dense_weight: float = Field(4.0, ge=0, description="weight of the region loss (pretrain/dense.py); 0: none")
     seed: int = 0
     threads: int = Field(0, ge=0, description="torch CPU threads (0: leave torch's default)")
 

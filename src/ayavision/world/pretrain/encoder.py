@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from PIL import Image
 
 from ayavision.world.cache import building
 from ayavision.world.pretrain.common import (
@@ -22,55 +22,60 @@ from ayavision.world.pretrain.common import (
     tokenizer_key,
 )
 from ayavision.world.pretrain.configs import EncoderConfig
+from ayavision.world.pretrain.dense import RegionHeads, region_targets
 from ayavision.world.pretrain.tokenizer import load_world_tokenizer
+from ayavision.world.pretrain.views import random_view, twin, view_caption, view_pixels
 from ayavision.world.progress import progress_bar
-from ayavision.world.render import render_scene
-from ayavision.world.scene import Scene, SceneConfig, sample_scene, seeded_rng
-from ayavision.world.vocab import CELLS
-
-_POSITION_WORDS = {
-    "top_left": "top left",
-    "top": "top centre",
-    "top_right": "top right",
-    "left": "centre left",
-    "centre": "centre",
-    "right": "centre right",
-    "bottom_left": "bottom left",
-    "bottom": "bottom centre",
-    "bottom_right": "bottom right",
-}
+from ayavision.world.scene import SceneConfig, sample_scene, seeded_rng
 
 
-def encoder_caption(scene: Scene) -> str:
-    """A caption naming everything the encoder should see: each object's size, colour, shape and place."""
-    objects = sorted(scene.objects, key=lambda o: CELLS[o.position])
-    parts = [
-        f"{'medium' if o.size == 'medium' else o.size} {o.colour} {o.shape} at {_POSITION_WORDS[o.position]}"
-        for o in objects
-    ]
-    text = ", ".join(parts) + f"; {scene.background} {scene.pattern} background"
-    if scene.text is not None:
-        text += f"; the word {scene.text.text}"
-    return text
+@dataclass
+class Pairs:
+    """Images (uint8, N x 3 x H x W), caption ids and captions; with twins, item ``i + originals`` is item i's twin."""
+
+    images: torch.Tensor
+    ids: torch.Tensor
+    captions: list[str]
+    originals: int
+    owners: torch.Tensor  # which object each patch shows, per item (see dense.region_targets)
+    values: torch.Tensor  # each object's attribute ids, per item
+    tiles: torch.Tensor  # whether each item is a tile (else the thumbnail)
+
+    @property
+    def has_twins(self) -> bool:
+        return len(self.captions) > self.originals
 
 
-def thumbnail(scene: Scene, size: int) -> np.ndarray:
-    """The scene as the VLM's thumbnail tile sees it: drawn at half its size, squeezed to size x size (bicubic)."""
-    image = render_scene(scene, (max(size, scene.width // 2), max(size, scene.height // 2)))
-    return np.asarray(image.resize((size, size), Image.Resampling.BICUBIC), dtype=np.uint8)
-
-
-def _pairs(config: EncoderConfig, split: str, n: int, tokenizer) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
-    scenes = [
-        sample_scene(seeded_rng(config.seed, "encoder", split, i), f"e{i}", SceneConfig(), with_text=i % 8 == 0)
-        for i in range(n)
-    ]
-    images = torch.from_numpy(np.stack([thumbnail(s, config.image_size) for s in scenes])).permute(0, 3, 1, 2)
-    captions = [encoder_caption(s) for s in scenes]
+def _pairs(config: EncoderConfig, split: str, n: int, tokenizer, *, twins: bool = False, tiles: float = 0.0) -> Pairs:
+    """``n`` scenes of a split, each seen in one view (a tile with probability ``tiles``), and their twins."""
+    scenes, views = [], []
+    for i in range(n):
+        scene = sample_scene(seeded_rng(config.seed, "encoder", split, i), f"e{i}", SceneConfig(), with_text=i % 8 == 0)
+        view_rng = seeded_rng(config.seed, "view", split, i)
+        scenes.append(scene)
+        views.append(random_view(view_rng, scene, config.image_size, config.max_tiles, tiles))
+    if twins:
+        scenes += [twin(seeded_rng(config.seed, "twin", split, i), scenes[i], views[i]) for i in range(n)]
+        views += views
+    seen = list(zip(scenes, views, strict=True))
+    images = torch.from_numpy(np.stack([view_pixels(s, v, config.image_size) for s, v in seen]))
+    captions = [view_caption(s, v) for s, v in seen]
     ids = tokenizer(
         captions, padding="max_length", truncation=True, max_length=config.text_length, add_special_tokens=False
     )
-    return images.contiguous(), torch.tensor(ids["input_ids"]), captions
+    targets = [region_targets(s, v, config.image_size, config.patch_size) for s, v in seen]
+    owners = torch.from_numpy(np.stack([t[0] for t in targets]))
+    values = torch.from_numpy(np.stack([t[1] for t in targets]))
+    tile = torch.tensor([v.tile is not None for _, v in seen])
+    images = images.permute(0, 3, 1, 2).contiguous()
+    return Pairs(images, torch.tensor(ids["input_ids"]), captions, n, owners, values, tile)
+
+
+def _batch(rng: np.random.Generator, pool: Pairs, size: int, hard_negatives: float) -> torch.Tensor:
+    """``size`` pool items: originals drawn without replacement, the first of them joined by their twins."""
+    pairs = round(hard_negatives * size / 2) if pool.has_twins else 0
+    chosen = rng.choice(pool.originals, size - pairs, replace=False)
+    return torch.from_numpy(np.concatenate([chosen, chosen[:pairs] + pool.originals]))
 
 
 def _pixels(images: torch.Tensor) -> torch.Tensor:
@@ -110,28 +115,57 @@ def build_siglip(config: EncoderConfig, vocab_size: int, pad_id: int):
 
 
 @torch.no_grad()
-def retrieval(model, images: torch.Tensor, ids: torch.Tensor, captions: list[str]) -> dict[str, float]:
-    """Top-1 image->caption and caption->image accuracy over the held-out pairs (identical captions count)."""
+def _embed(model, pairs: Pairs) -> tuple[torch.Tensor, torch.Tensor]:
+    """Unit image and caption embeddings of every item."""
+    chunks = range(0, len(pairs.captions), 128)
+    images = torch.cat(
+        [_features(model.get_image_features(pixel_values=_pixels(pairs.images[i : i + 128]))) for i in chunks]
+    )
+    texts = torch.cat([_features(model.get_text_features(input_ids=pairs.ids[i : i + 128])) for i in chunks])
+    return torch.nn.functional.normalize(images, dim=-1), torch.nn.functional.normalize(texts, dim=-1)
+
+
+@torch.no_grad()
+def retrieval(model, pairs: Pairs) -> dict[str, float]:
+    """Top-1 image->caption and caption->image accuracy over the held-out originals (identical captions count)."""
     model.eval()
-    image_emb = torch.cat(
-        [
-            _features(model.get_image_features(pixel_values=_pixels(images[i : i + 128])))
-            for i in range(0, len(images), 128)
-        ]
-    )
-    text_emb = torch.cat(
-        [_features(model.get_text_features(input_ids=ids[i : i + 128])) for i in range(0, len(ids), 128)]
-    )
-    image_emb = torch.nn.functional.normalize(image_emb, dim=-1)
-    text_emb = torch.nn.functional.normalize(text_emb, dim=-1)
-    sims = image_emb @ text_emb.T
+    image_emb, text_emb = _embed(model, pairs)
+    n = pairs.originals
+    captions = pairs.captions[:n]
+    sims = image_emb[:n] @ text_emb[:n].T
     same = torch.tensor([[a == b for b in captions] for a in captions])
-    i2t = same[torch.arange(len(captions)), sims.argmax(dim=1)].float().mean().item()
-    t2i = same[sims.argmax(dim=0), torch.arange(len(captions))].float().mean().item()
-    top5 = sims.topk(min(5, len(captions)), dim=1).indices
-    i2t5 = torch.stack([same[i, top5[i]].any() for i in range(len(captions))]).float().mean().item()
+    i2t = same[torch.arange(n), sims.argmax(dim=1)].float().mean().item()
+    t2i = same[sims.argmax(dim=0), torch.arange(n)].float().mean().item()
+    top5 = sims.topk(min(5, n), dim=1).indices
+    i2t5 = torch.stack([same[i, top5[i]].any() for i in range(n)]).float().mean().item()
     model.train()
     return {"image_to_text_top1": i2t, "text_to_image_top1": t2i, "image_to_text_top5": i2t5}
+
+
+@torch.no_grad()
+def twin_accuracy(model, pairs: Pairs) -> float:
+    """How often an image is closer to its own caption than to its twin's, and the twin's image to the twin's
+    caption (chance 0.5): what only shapes, sizes and which colour is whose can decide."""
+    model.eval()
+    image_emb, text_emb = _embed(model, pairs)
+    n = pairs.originals
+    own = (image_emb * text_emb).sum(-1)
+    crossed = (image_emb * text_emb.roll(n, dims=0)).sum(-1)
+    model.train()
+    return (own > crossed).float().mean().item()
+
+
+@torch.no_grad()
+def dense_accuracy(model, dense: RegionHeads, pairs: Pairs) -> dict[str, dict[str, float]]:
+    """The region heads' accuracy on the objects held-out views show, per attribute, in thumbnails and in tiles."""
+    model.eval()
+    states = model.vision_model(pixel_values=_pixels(pairs.images), output_hidden_states=True).hidden_states[-1]
+    model.train()
+    return {
+        view: dense.accuracy(states[chosen], pairs.owners[chosen], pairs.values[chosen])
+        for view, chosen in (("thumbnail", ~pairs.tiles), ("tile", pairs.tiles))
+        if chosen.any()
+    }
 
 
 def _features(output: Any) -> torch.Tensor:
@@ -159,27 +193,42 @@ def pretrain_encoder(
     seed_everything(config.seed)
     start = time.perf_counter()
     tok = load_world_tokenizer(tokenizer)
-    train_images, train_ids, _ = _pairs(config, "train", config.pool, tok)
-    eval_images, eval_ids, eval_captions = _pairs(config, "eval", config.eval_size, tok)
+    train = _pairs(config, "train", config.pool, tok, twins=config.hard_negatives > 0, tiles=config.tile_views)
+    held_out = _pairs(config, "eval", config.eval_size, tok)
+    twins = _pairs(config, "twins", config.eval_size, tok, twins=True, tiles=config.tile_views)
     render_seconds = time.perf_counter() - start
     model = build_siglip(config, len(tok), tok.pad_token_id)
-    optimizer = make_optimizer(model, config.lr, config.weight_decay)
+    dense = RegionHeads(config.hidden_size) if config.dense_weight > 0 else None
+    trained = model if dense is None else torch.nn.ModuleDict({"siglip": model, "dense": dense})
+    optimizer = make_optimizer(trained, config.lr, config.weight_decay)
     rng = np.random.default_rng(config.seed)
     losses = []
     with progress_bar("pretraining the SigLIP encoder", config.steps, enabled=progress) as advance:
         for step in range(config.steps):
             set_lr(optimizer, lr_at(step, config.steps, config.lr, config.warmup))
-            batch = torch.from_numpy(rng.choice(len(train_images), config.batch_size, replace=False))
-            loss = model(input_ids=train_ids[batch], pixel_values=_pixels(train_images[batch]), return_loss=True).loss
+            batch = _batch(rng, train, config.batch_size, config.hard_negatives)
+            output = model(
+                input_ids=train.ids[batch],
+                pixel_values=_pixels(train.images[batch]),
+                return_loss=True,
+                output_hidden_states=dense is not None,
+            )
+            loss = output.loss
+            if dense is not None:
+                # The last layer's patch states, before the post-layernorm: what the VLM's connector reads.
+                states = output.vision_model_output.hidden_states[-1]
+                loss = loss + config.dense_weight * dense.loss(states, train.owners[batch], train.values[batch])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            torch.nn.utils.clip_grad_norm_(trained.parameters(), 1.0)
             optimizer.step()
             losses.append(loss.item())
             advance(note=f"loss {np.mean(losses[-20:]):.3f}")
-    scores = retrieval(model, eval_images, eval_ids, eval_captions)
+    scores = retrieval(model, held_out)
     summary = {
         **scores,
+        "twin_accuracy": twin_accuracy(model, twins),
+        **({} if dense is None else {"dense_accuracy": dense_accuracy(model, dense, twins)}),
         "chance_top1": 1 / config.eval_size,
         "chance_top5": min(5, config.eval_size) / config.eval_size,
         "eval_pairs": config.eval_size,

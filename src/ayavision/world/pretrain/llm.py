@@ -150,7 +150,7 @@ def answer_text_task(
 def score_scene_qa(model, tokenizer, config: LLMConfig) -> dict[str, Any]:
     """Held-out written-scene questions (the same number in each language): accuracy overall and per language."""
     from ayavision.world.measure import guess_odds
-    from ayavision.world.oracle import answers_right
+    from ayavision.world.oracle import answers_right, read_text
 
     if config.scene_qa_eval == 0:
         return {}
@@ -158,16 +158,22 @@ def score_scene_qa(model, tokenizer, config: LLMConfig) -> dict[str, Any]:
     samples = [TextSample(d.id, d.language, d.prompt, d.turns[0][1], "", "") for d in dialogues]
     answers = answer_text_task(model, tokenizer, samples)
     right: dict[str, list[bool]] = {}
+    by_frame: dict[str, list[bool]] = {}
     odds = []
     for dialogue, answer in zip(dialogues, answers, strict=True):
         question, gold, kind = dialogue.turns[0]
-        right.setdefault(dialogue.language, []).append(answers_right(answer, gold, question, dialogue.language))
+        ok = answers_right(answer, gold, question, dialogue.language)
+        right.setdefault(dialogue.language, []).append(ok)
+        read = read_text(question, [dialogue.language])
+        asked = read.question() if read else None
+        by_frame.setdefault(asked.frame if asked and asked.frame else "other", []).append(ok)
         odds.append(guess_odds(kind) or 0.0)
     total = [ok for oks in right.values() for ok in oks]
     return {
         "scene_qa_accuracy": sum(total) / len(total),
         "scene_qa_chance": sum(odds) / len(odds),
         "scene_qa_by_language": {lang: sum(oks) / len(oks) for lang, oks in sorted(right.items())},
+        "scene_qa_by_question": {frame: sum(oks) / len(oks) for frame, oks in sorted(by_frame.items())},
         "scene_qa_questions": len(total),
     }
 

@@ -1,0 +1,66 @@
+"""A local objective beside the sigmoid loss: the patches under each object must tell its shape, colour and size.
+
+SigLIP 2 adds local objectives to SigLIP's contrastive one (a LocCa decoder that captions regions and grounds
+referring expressions, self-distillation, masked prediction) because a contrastive loss on whole images leaves
+patch features poor at saying what is where, which a VLM reading those features needs. Here (measured, see
+docs/world.md) the world's encoder trained on captions alone read shapes at chance from its patches. This is
+the world's small analogue of region captioning: for each object a view shows, the mean of the last layer's
+states over its patches (what the VLM's connector reads) goes through linear heads for each attribute. The heads
+are dropped after pretraining, as SigLIP 2 drops its decoder.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from ayavision.world.pretrain.views import View, view_objects_per_patch
+from ayavision.world.scene import Scene
+from ayavision.world.vocab import OBJECT_COLOURS, POSITIONS, SHAPES, SIZES
+
+ATTRIBUTES: dict[str, tuple[str, ...]] = {"shape": SHAPES, "colour": OBJECT_COLOURS, "size": SIZES}
+MAX_OBJECTS = len(POSITIONS)
+# A patch belongs to the object covering this share of it: small objects in a thumbnail cover little of any patch.
+COVER = 0.1
+
+
+def region_targets(scene: Scene, view: View, size: int, patch: int) -> tuple[np.ndarray, np.ndarray]:
+    """Which object each patch shows (0 none, i + 1 for object i) and each object's attribute ids (-1: no object)."""
+    owners = view_objects_per_patch(scene, view, size, patch, COVER)
+    values = np.full((MAX_OBJECTS, len(ATTRIBUTES)), -1, dtype=np.int8)
+    for i, obj in enumerate(scene.objects):
+        values[i] = [options.index(getattr(obj, name)) for name, options in ATTRIBUTES.items()]
+    return owners, values
+
+
+class RegionHeads(nn.Module):
+    """Linear heads per attribute over each shown object's mean patch state."""
+
+    def __init__(self, hidden_size: int) -> None:
+        super().__init__()
+        self.heads = nn.ModuleList(nn.Linear(hidden_size, len(v)) for v in ATTRIBUTES.values())
+
+    @staticmethod
+    def regions(states: torch.Tensor, owners: torch.Tensor, values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(regions x hidden) mean states of every object a view shows, and (regions x attributes) their values."""
+        onehot = nn.functional.one_hot(owners.long(), MAX_OBJECTS + 1)[..., 1:].to(states.dtype)  # B x P x K
+        counts = onehot.sum(1)  # B x K
+        pooled = torch.einsum("bpk,bph->bkh", onehot, states) / counts.clamp(min=1)[..., None]
+        shown = counts > 0
+        return pooled[shown], values[shown].long()
+
+    def loss(self, states: torch.Tensor, owners: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
+        pooled, targets = self.regions(states, owners, values)
+        if len(targets) == 0:
+            return states.sum() * 0.0
+        losses = [nn.functional.cross_entropy(head(pooled), targets[:, a]) for a, head in enumerate(self.heads)]
+        return torch.stack(losses).sum()
+
+    @torch.no_grad()
+    def accuracy(self, states: torch.Tensor, owners: torch.Tensor, values: torch.Tensor) -> dict[str, float]:
+        pooled, targets = self.regions(states, owners, values)
+        return {
+            name: (head(pooled).argmax(-1) == targets[:, a]).float().mean().item()
+            for a, (name, head) in enumerate(zip(ATTRIBUTES, self.heads, strict=True))
+        }

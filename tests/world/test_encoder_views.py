@@ -1,0 +1,142 @@
+"""What the world's SigLIP learns from: views as the processor cuts them, their captions, twins, and region targets."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+import torch
+
+from ayavision.world.pretrain.dense import ATTRIBUTES, RegionHeads, region_targets
+from ayavision.world.pretrain.views import (
+    View,
+    random_view,
+    twin,
+    view_caption,
+    view_objects_per_patch,
+    view_pixels,
+    visible_objects,
+)
+from ayavision.world.render import object_box
+from ayavision.world.scene import SceneConfig, sample_scene, seeded_rng
+from ayavision.world.vocab import RGB
+
+SCENES = [sample_scene(seeded_rng(5, "views", i), f"v{i}", SceneConfig()) for i in range(60)]
+
+
+def _views(scene):
+    rng = random.Random(scene.id)
+    return [View(), random_view(rng, scene, 64, 4, 1.0)]
+
+
+def test_a_tile_view_is_the_tile_the_processor_cuts():
+    from transformers.models.got_ocr2.image_processing_pil_got_ocr2 import GotOcr2ImageProcessorPil
+
+    from ayavision.world.render import render_scene
+
+    processor = GotOcr2ImageProcessorPil(
+        size={"height": 64, "width": 64}, crop_to_patches=True, min_patches=1, max_patches=4, do_normalize=False
+    )
+    scene = next(s for s in SCENES if (s.width, s.height) == (256, 256))
+    tiles = processor(render_scene(scene.model_copy(update={"width": 128, "height": 128})), return_tensors="np")
+    assert tiles["pixel_values"].shape[0] == 5  # a 2 x 2 grid and the thumbnail
+    for index in range(4):
+        ours = view_pixels(scene, View(2, 2, index), 64).astype(np.float32)
+        theirs = tiles["pixel_values"][index].transpose(1, 2, 0) * 255
+        assert np.abs(ours - theirs).mean() < 4  # the same crop (resampling differs in the last bits)
+
+
+def test_a_caption_names_every_object_whose_box_lies_in_the_view_with_its_place_there():
+    for scene in SCENES:
+        for view in _views(scene):
+            x0, y0, x1, y1 = view.box(scene.width, scene.height)
+            shown = {o for o, _ in visible_objects(scene, view)}
+            caption = view_caption(scene, view)
+            for obj in scene.objects:
+                cx, cy, r = object_box(obj, scene.width, scene.height)
+                inside = x0 <= cx - r and cx + r <= x1 and y0 <= cy - r and cy + r <= y1
+                if inside:
+                    assert obj in shown and f"{obj.size} {obj.colour} {obj.shape} at" in caption
+            assert caption.endswith(f"{scene.background} {scene.pattern} background") or "the word" in caption
+
+
+def test_a_twin_differs_from_its_view_in_one_property_only():
+    kinds = set()
+    for i, scene in enumerate(SCENES):
+        for view in _views(scene):
+            other = twin(seeded_rng(1, i, view.tile), scene, view)
+            assert view_caption(other, view) != view_caption(scene, view)
+            before = {o.position: o for o in scene.objects}
+            after = {o.position: o for o in other.objects}
+            assert before.keys() == after.keys()
+            changed = [p for p in before if before[p] != after[p]]
+            if not changed:
+                assert other.background != scene.background
+                kinds.add("background")
+                continue
+            fields = {
+                f for p in changed for f in ("shape", "size", "colour") if getattr(before[p], f) != getattr(after[p], f)
+            }
+            assert len(fields) == 1
+            if fields == {"colour"}:  # two objects swapped their colours
+                assert len(changed) == 2 and sorted(before[p].colour for p in changed) == sorted(
+                    after[p].colour for p in changed
+                )
+            else:
+                assert len(changed) == 1
+            kinds |= fields
+    assert kinds >= {"shape", "size", "colour"}
+
+
+def test_patch_owners_lie_on_their_objects_pixels():
+    checked = 0
+    for scene in SCENES:
+        view = View()
+        owners = view_objects_per_patch(scene, view, 64, 8).reshape(8, 8)
+        pixels = view_pixels(scene, view, 64).astype(np.int32)
+        for index, obj in enumerate(scene.objects):
+            cells = np.argwhere(owners == index + 1)
+            for r, c in cells:
+                patch = pixels[r * 8 : (r + 1) * 8, c * 8 : (c + 1) * 8].reshape(-1, 3)
+                closest = np.abs(patch - np.array(RGB[obj.colour])).sum(1).min()
+                assert closest < 60, f"{scene.id}: patch ({r}, {c}) has no pixel of the {obj.colour} {obj.shape}"
+                checked += 1
+    assert checked > 60
+
+
+def test_region_heads_pool_each_shown_object_once_and_learn_its_attributes():
+    targets = [region_targets(s, View(), 64, 8) for s in SCENES[:8]]
+    owners = torch.from_numpy(np.stack([t[0] for t in targets])).long()
+    values = torch.from_numpy(np.stack([t[1] for t in targets])).long()
+    shown = sum(len(set(t[0].tolist()) - {0}) for t in targets)
+    # States that carry each patch's object's attributes (one-hot): the heads can fit them, so the loss must fall.
+    codes = [
+        torch.nn.functional.one_hot(values[..., a].clamp(min=0), len(v)) for a, v in enumerate(ATTRIBUTES.values())
+    ]
+    per_object = torch.cat(codes, dim=-1).float()  # scenes x objects x 18
+    index = (owners - 1).clamp(min=0)[..., None].expand(-1, -1, per_object.shape[-1])
+    states = torch.gather(per_object, 1, index) * (owners > 0)[..., None]
+    heads = RegionHeads(states.shape[-1])
+    pooled, labels = heads.regions(states, owners, values)
+    assert pooled.shape == (shown, states.shape[-1]) and labels.shape == (shown, len(ATTRIBUTES))
+    assert (labels >= 0).all()
+    optimizer = torch.optim.Adam(heads.parameters(), lr=0.05)
+    first = heads.loss(states, owners, values).item()
+    for _ in range(100):
+        optimizer.zero_grad()
+        loss = heads.loss(states, owners, values)
+        loss.backward()
+        optimizer.step()
+    assert loss.item() < first / 4
+    assert all(score == 1.0 for score in heads.accuracy(states, owners, values).values())
+
+
+@pytest.mark.slow
+def test_the_encoder_records_what_it_sees(world_tokenizer, tmp_path):
+    from ayavision.world.pretrain import pretrain_encoder
+
+    summary = pretrain_encoder(tmp_path / "encoder", world_tokenizer, steps=4, batch_size=8, pool=32, eval_size=16)
+    assert 0 <= summary["twin_accuracy"] <= 1
+    assert set(summary["dense_accuracy"]) == {"thumbnail", "tile"}
+    assert set(summary["dense_accuracy"]["tile"]) == set(ATTRIBUTES)
