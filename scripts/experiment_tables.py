@@ -6,7 +6,7 @@ Reads ``RUN/evaluate/<bench>/<model>/scored.jsonl`` (one line per item: ``correc
 and ``OUT/sweep.png``: per benchmark and model, items right of n, accuracy with a 95% bootstrap interval over items,
 per-language accuracy (for benchmarks of at most 8 languages), and the paired change against the text LLM where it
 was evaluated. The run's own report gives the same numbers without intervals; with a few dozen items an interval is
-what tells a change from noise. Until `ayavision sweep` (its comparison report) exists, experiments use this.
+what tells a change from noise. `ayavision sweep` writes the same kind of comparison across variants.
 """
 
 from __future__ import annotations
@@ -21,31 +21,15 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ayavision.recipe.compare import bootstrap_interval
+from ayavision.recipe.compare import bootstrap_interval, paired_difference, read_scored
 
 TEXT_LLM = "text-llm"
 SAMPLES, SEED = 2000, 0
 MAX_LANGUAGE_COLUMNS = 8
 
 
-def read_scored(folder: Path) -> dict[str, tuple[str, bool]]:
-    rows = {}
-    for line in (folder / "scored.jsonl").read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            row = json.loads(line)
-            rows[row["id"]] = (row["language"], bool(row["correct"]))
-    return rows
-
-
 def interval(correct: np.ndarray) -> tuple[float, float]:
     return bootstrap_interval(correct, SAMPLES, SEED)
-
-
-def paired_change(model: dict, reference: dict) -> tuple[int, int, tuple[float, float]]:
-    """(items the model gained, items it lost, 95% bootstrap interval of the accuracy difference)."""
-    ids = sorted(reference)
-    diff = np.array([int(model[i][1]) - int(reference[i][1]) for i in ids], dtype=float)
-    return int((diff > 0).sum()), int((diff < 0).sum()), interval(diff)
 
 
 def model_order(names: list[str]) -> list[str]:
@@ -74,7 +58,8 @@ def tables(run: Path) -> tuple[str, dict]:
             curves[bench_dir.name][name] = (correct.mean(), low, high)
             cells = [name, f"{int(correct.sum())}/{len(correct)}", f"{correct.mean():.3f} ({low:.3f}-{high:.3f})"]
             if TEXT_LLM in models:
-                gained, lost, (dlow, dhigh) = paired_change(rows, models[TEXT_LLM])
+                change = paired_difference(rows, models[TEXT_LLM])
+                gained, lost, (dlow, dhigh) = change["gained"], change["lost"], change["ci"]
                 cells.append("–" if name == TEXT_LLM else f"+{gained} / -{lost} ({dlow:+.3f} to {dhigh:+.3f})")
             for lang in languages:
                 values = [ok for language, ok in rows.values() if language == lang]

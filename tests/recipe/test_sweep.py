@@ -125,11 +125,36 @@ def test_a_sweep_shares_its_common_stages_and_writes_the_comparison(tmp_path):
             low, high = entry[variant]["ci"]
             assert low <= entry[variant]["accuracy"] <= high
         assert (compare / f"{bench}.png").stat().st_size > 1000
+        # Both variants answered the same held-out items: "long" is compared with "short" (no base-only variant
+        # here, so the first) item by item.
+        change = entry["long"]["vs_reference"]
+        assert "vs_reference" not in entry["short"]
+        assert change["n"] == entry["long"]["n"] == entry["short"]["n"]
+        assert change["difference"] == pytest.approx(entry["long"]["accuracy"] - entry["short"]["accuracy"])
+        assert change["ci"][0] <= change["difference"] <= change["ci"][1]
+    assert numbers["reference"] == "short" and "Difference from short on the same items" in text
     assert (compare / "report.html").read_text(encoding="utf-8").count("data:image/png;base64") >= 2
 
     again: list[str] = []
     rerun = run_sweep(variants, folder, log=again.append)
     assert all(result.ran == [] for result in rerun.variants.values())
+    record = json.loads((folder / "sweep.json").read_text())  # the rerun keeps what the first run took over
+    assert record["shared"]["long"] == {stage: "short" for stage in SHARED}
+
+
+def test_a_paired_difference_counts_what_changed_on_the_same_items_and_the_reference_is_the_base():
+    from ayavision.recipe.compare import paired_difference, reference_variant
+
+    reference = {f"q{i}": ("eng_Latn", i < 10) for i in range(40)}  # 10 of 40 right
+    model = {f"q{i}": ("eng_Latn", 5 <= i < 25) for i in range(40)}  # lost q0-q4, gained q10-q24: 20 right
+    change = paired_difference(model, reference)
+    assert (change["n"], change["gained"], change["lost"]) == (40, 15, 5)
+    assert change["difference"] == pytest.approx(0.25)
+    assert 0 < change["ci"][0] < 0.25 < change["ci"][1]  # ten items more of forty: the interval excludes no change
+    assert paired_difference(reference, reference)["ci"] == (0.0, 0.0)
+    entries = [("a", None, Path("a"), [("x", 1)]), ("b", None, Path("b"), []), ("c", None, Path("c"), [("x", 2)])]
+    assert reference_variant(entries) == "b"
+    assert reference_variant(entries[:1] + entries[2:]) == "a"
 
 
 @pytest.mark.slow

@@ -27,3 +27,28 @@ def test_the_text_bench_asks_the_task_the_text_llm_learnt(tmp_path):
     assert bench.questions == options.text_llm.questions
     assert (bench.min_objects, bench.max_objects) == (options.text_llm.min_objects, options.text_llm.max_objects)
     assert bench.seed != options.text_llm.seed  # held out
+
+
+def test_text_training_records_are_written_for_a_text_bucket_apart_from_the_benchmark(tmp_path):
+    # merge-vs-mix (docs/experiments) trains on them: text-only records in every language, none of the held-out ones.
+    from ayavision.world.recipe import shapes_world_source
+    from ayavision.world.texttask import read_text_task
+
+    options = {
+        "original": {"n": 4, "seed": 0},
+        "vqa_bench": {"n": 4, "seed": 101, "tasks": ["vqa"], "languages": "all"},
+        "text_bench": {"n": 46, "seed": 102},
+        "text_train": {"n": 46, "seed": 103},
+        "progress": False,
+    }
+    shapes_world_source(options, tmp_path / "data")
+    train = read_text_task(tmp_path / "data" / "text")
+    bench = read_text_task(tmp_path / "data" / "bench" / "world-text")
+    assert len(train) == 46 and len({s.language for s in train}) > 15  # languages drawn per record
+    assert not {s.prompt for s in train} & {s.prompt for s in bench}
+    lines = (tmp_path / "data" / "text" / "data.jsonl").read_text(encoding="utf-8").splitlines()
+    assert all('"images"' not in line or '"images": []' in line for line in lines)
+
+    del options["text_train"]
+    shapes_world_source(options, tmp_path / "plain")
+    assert not (tmp_path / "plain" / "text").exists()

@@ -2,8 +2,10 @@
 
 For every academic benchmark the recipes evaluated: accuracy of the unmerged VLM (alpha 1.0), of the shipped merge
 and of the text LLM where it was scored, with a 95% percentile-bootstrap interval over items (from each model's
-``scored.jsonl``), overall and per language; for every pairwise benchmark the macro win rate and its interval as
-the evaluation computed them. Then which settings differ between the variants, read from their resolved recipes.
+``scored.jsonl``), overall and per language, and each variant's paired difference from the reference variant (the
+one without overrides, else the first) on the same held-out items; for every pairwise benchmark the macro win rate
+and its interval as the evaluation computed them. Then which settings differ between the variants, read from their
+resolved recipes.
 """
 
 from __future__ import annotations
@@ -34,13 +36,32 @@ def bootstrap_interval(correct: np.ndarray, samples: int = BOOTSTRAP_SAMPLES, se
     return float(np.quantile(means, 0.025)), float(np.quantile(means, 0.975))
 
 
-def read_scored(folder: Path) -> list[tuple[str, bool]]:
-    """(language, correct) per item of one model's scored answers; [] when it was not scored."""
+def read_scored(folder: Path) -> dict[str, tuple[str, bool]]:
+    """item id -> (language, correct) of one model's scored answers; {} when it was not scored."""
     path = folder / "scored.jsonl"
     if not path.exists():
-        return []
+        return {}
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return [(row["language"], bool(row["correct"])) for row in rows]
+    return {row["id"]: (row["language"], bool(row["correct"])) for row in rows}
+
+
+def paired_difference(model: dict[str, tuple[str, bool]], reference: dict[str, tuple[str, bool]]) -> dict[str, Any]:
+    """Accuracy of ``model`` minus ``reference`` on the items both answered: a paired bootstrap interval (the same
+    questions in both, so their difficulty cancels out), and how many items it gained and lost."""
+    ids = sorted(set(model) & set(reference))
+    diff = np.array([int(model[i][1]) - int(reference[i][1]) for i in ids], dtype=float)
+    return {
+        "n": len(ids),
+        "difference": float(diff.mean()) if len(ids) else float("nan"),
+        "ci": bootstrap_interval(diff),
+        "gained": int((diff > 0).sum()),
+        "lost": int((diff < 0).sum()),
+    }
+
+
+def reference_variant(entries: list[Entry]) -> str:
+    """The variant the others are compared with: the base recipe itself where a variant is, else the first."""
+    return next((variant for variant, _, _, overrides in entries if not overrides), entries[0][0])
 
 
 def _models(recipe: RecipeConfig) -> dict[str, str]:
@@ -58,6 +79,8 @@ def collect(entries: list[Entry]) -> dict[str, Any]:
     """Per benchmark, model and variant: n, accuracy, interval and per-language accuracy; and the win rates."""
     academic: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}
     pairwise: dict[str, dict[str, dict[str, Any]]] = {}
+    scored: dict[tuple[str, str, str], dict[str, tuple[str, bool]]] = {}
+    reference = reference_variant(entries) if entries else ""
     for variant, recipe, run, _ in entries:
         summary = _read_json(run / "evaluate" / SUMMARY)
         for bench in summary.get("academic") or {}:
@@ -65,9 +88,10 @@ def collect(entries: list[Entry]) -> dict[str, Any]:
                 rows = read_scored(run / "evaluate" / bench / name)
                 if not rows:
                     continue
-                correct = np.array([ok for _, ok in rows], dtype=float)
+                scored[bench, label, variant] = rows
+                correct = np.array([ok for _, ok in rows.values()], dtype=float)
                 languages: dict[str, list[bool]] = {}
-                for lang, ok in rows:
+                for lang, ok in rows.values():
                     languages.setdefault(lang, []).append(ok)
                 academic.setdefault(bench, {}).setdefault(label, {})[variant] = {
                     "n": len(rows),
@@ -82,7 +106,11 @@ def collect(entries: list[Entry]) -> dict[str, Any]:
                 "win_rate": result.get("macro_win_rate"),
                 "ci": result.get("macro_ci"),
             }
-    return {"academic": academic, "pairwise": pairwise}
+    for (bench, label, variant), rows in scored.items():
+        base = scored.get((bench, label, reference))
+        if variant != reference and base is not None:
+            academic[bench][label][variant]["vs_reference"] = paired_difference(rows, base)
+    return {"reference": reference, "academic": academic, "pairwise": pairwise}
 
 
 def differing_settings(entries: list[Entry]) -> dict[str, dict[str, Any]]:
@@ -104,7 +132,7 @@ def write_comparison(entries: list[Entry], out: Path) -> dict[str, Any]:
     lines = ["# Sweep comparison", "", f"Variants: {', '.join(variants)}.", ""]
     lines += _settings_section(entries)
     for bench, per_model in numbers["academic"].items():
-        lines += _academic_section(bench, per_model, variants, out)
+        lines += _academic_section(bench, per_model, variants, numbers["reference"], out)
     for bench, per_variant in numbers["pairwise"].items():
         lines += _pairwise_section(bench, per_variant, variants)
     markdown = "\n".join(lines) + "\n"
@@ -133,17 +161,25 @@ def _settings_section(entries: list[Entry]) -> list[str]:
     return lines
 
 
-def _academic_section(bench: str, per_model: dict[str, dict[str, Any]], variants: list[str], out: Path) -> list[str]:
+def _academic_section(
+    bench: str, per_model: dict[str, dict[str, Any]], variants: list[str], reference: str, out: Path
+) -> list[str]:
     lines = [f"## {bench}", "", "Accuracy with its 95% bootstrap interval over items.", ""]
     lines += ["| model | " + " | ".join(variants) + " |", "|---|" + "---|" * len(variants)]
     for label, per_variant in per_model.items():
-        cells = []
-        for variant in variants:
-            entry = per_variant.get(variant)
-            cells.append(
-                f"{entry['accuracy']:.3f} ({entry['ci'][0]:.3f}–{entry['ci'][1]:.3f}), n={entry['n']}" if entry else "–"
-            )
-        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+        lines.append(f"| {label} | " + " | ".join(_accuracy(per_variant.get(v)) for v in variants) + " |")
+    others = [v for v in variants if v != reference]
+    compared = {label: pv for label, pv in per_model.items() if any("vs_reference" in pv.get(v, {}) for v in others)}
+    if compared:
+        lines += [
+            "",
+            f"Difference from {reference} on the same items (paired 95% bootstrap interval; items gained / lost):",
+            "",
+            "| model | " + " | ".join(others) + " |",
+            "|---|" + "---|" * len(others),
+        ]
+        for label, per_variant in compared.items():
+            lines.append(f"| {label} | " + " | ".join(_difference(per_variant.get(v)) for v in others) + " |")
     figure = _figure(bench, per_model, variants)
     image = f"{bench}.png"
     FigureCanvasAgg(figure)
@@ -178,6 +214,14 @@ def _accuracy(entry: dict[str, Any] | None) -> str:
     if entry is None:
         return "–"
     return f"{entry['accuracy']:.3f} ({entry['ci'][0]:.3f}–{entry['ci'][1]:.3f}), n={entry['n']}"
+
+
+def _difference(entry: dict[str, Any] | None) -> str:
+    change = (entry or {}).get("vs_reference")
+    if change is None:
+        return "–"
+    low, high = change["ci"]
+    return f"{change['difference']:+.3f} ({low:+.3f} to {high:+.3f}); +{change['gained']} / -{change['lost']}"
 
 
 def _figure(bench: str, per_model: dict[str, dict[str, Any]], variants: list[str]) -> Figure:

@@ -138,8 +138,14 @@ def run_sweep(variants: list[Variant], out: Path, log: Callable[[str], None] = p
             f"[{variant.name}] ran {', '.join(result.ran) or 'nothing'}; reused {', '.join(result.reused) or 'nothing'}"
         )
     write_comparison([(v.name, v.recipe, v.run, v.overrides) for v in variants], out / "report")
+    # A rerun takes nothing over (every stage is its own by then): keep what earlier runs of the sweep took.
+    try:
+        earlier = json.loads((out / SWEEP_RECORD).read_text(encoding="utf-8")).get("shared", {})
+    except (OSError, ValueError):
+        earlier = {}
+    shared = {v.name: report.shared.get(v.name) or earlier.get(v.name, {}) for v in variants}
     (out / SWEEP_RECORD).write_text(
-        json.dumps({"variants": {v.name: dict(v.overrides) for v in variants}, "shared": report.shared}, indent=1),
+        json.dumps({"variants": {v.name: dict(v.overrides) for v in variants}, "shared": shared}, indent=1),
         encoding="utf-8",
     )
     return report
