@@ -41,11 +41,24 @@ def test_text_training_records_are_written_for_a_text_bucket_apart_from_the_benc
         "text_train": {"n": 46, "seed": 103},
         "progress": False,
     }
-    shapes_world_source(options, tmp_path / "data")
+    summary = shapes_world_source(options, tmp_path / "data")
     train = read_text_task(tmp_path / "data" / "text")
     bench = read_text_task(tmp_path / "data" / "bench" / "world-text")
-    assert len(train) == 46 and len({s.language for s in train}) > 15  # languages drawn per record
+    assert len(train) == summary["text_train"]["records"] and len({s.language for s in train}) > 15
     assert not {s.prompt for s in train} & {s.prompt for s in bench}
+
+    # The task's space is small: at the merge-vs-mix sizes some of 2,400 draws are prompts the benchmark asks. They are
+    # left out and counted, never silently.
+    from ayavision.world.pretrain import LLMConfig
+    from ayavision.world.texttask import make_text_task, text_samples
+
+    bench_task, train_task = LLMConfig().task(230, seed=102), LLMConfig().task(2400, seed=103)
+    made = make_text_task(tmp_path / "big", train_task, held_out=bench_task)
+    asked = {s.prompt for s in text_samples(bench_task)}
+    overlapping = sum(s.prompt in asked for s in text_samples(train_task))
+    assert overlapping > 0 and made["held_out_prompts"] == overlapping
+    assert made["records"] == 2400 - overlapping
+    assert not {s.prompt for s in read_text_task(tmp_path / "big")} & asked
     lines = (tmp_path / "data" / "text" / "data.jsonl").read_text(encoding="utf-8").splitlines()
     assert all('"images"' not in line or '"images": []' in line for line in lines)
 

@@ -72,9 +72,10 @@ def shapes_world_source(options: dict[str, Any], out: Path) -> dict[str, Any]:
     vqa = make_world_dataset(out / "bench" / "world-vqa", settings.vqa_bench)
     held_out = settings.text_llm.task(settings.text_bench.n, seed=settings.text_bench.seed)
     text = make_text_task(out / "bench" / "world-text", held_out)
+    text_train = None
     if settings.text_train is not None:
         train_task = settings.text_llm.task(settings.text_train.n, seed=settings.text_train.seed)
-        make_text_task(out / "text", train_task)
+        text_train = make_text_task(out / "text", train_task, held_out=held_out)
     tokenizer = parts / "tokenizer"
     shipped = []
     if settings.shipped_parts and install_shipped("tokenizer", tokenizer, settings.tokenizer):
@@ -93,6 +94,7 @@ def shapes_world_source(options: dict[str, Any], out: Path) -> dict[str, Any]:
         "text_llm_accuracy": llm["accuracy"],
         "text_llm_chance": llm["chance"],
         "shipped_parts": shipped,
+        **({} if text_train is None else {"text_train": {k: text_train[k] for k in ("records", "held_out_prompts")}}),
     }
 
 

@@ -134,19 +134,28 @@ def text_samples(config: TextTaskConfig, split: str = "") -> list[TextSample]:
     return [text_sample(config, i, split) for i in range(config.n)]
 
 
-def make_text_task(out: str | Path, config: TextTaskConfig | None = None, **settings: Any) -> dict[str, Any]:
+def make_text_task(
+    out: str | Path, config: TextTaskConfig | None = None, *, held_out: TextTaskConfig | None = None, **settings: Any
+) -> dict[str, Any]:
     """Write the text task as conversation records (``task: text``, ``bucket: text``) to ``out/data.jsonl``.
 
-    ``make_text_task(out, n=500, seed=1, languages="all")``; reused when ``out`` holds this config.
+    ``make_text_task(out, n=500, seed=1, languages="all")``; reused when ``out`` holds this config. With
+    ``held_out`` (a benchmark's config), a sample whose prompt the benchmark asks is left out, and counted: the
+    task's space is small enough (one object, two questions) that other seeds draw some of the same prompts.
     """
     config = config or TextTaskConfig(**settings)
-    done = cached(out, "text-task", config)
+    kind = "text-task" if held_out is None else f"text-task-without-{held_out.fingerprint()}"
+    done = cached(out, kind, config)
     if done is not None:
         return done
-    with building(out, "text-task", config) as (tmp, finish):
+    with building(out, kind, config) as (tmp, finish):
         samples = text_samples(config)
-        write_jsonl((s.record() for s in samples), tmp / DATA_FILE, overwrite=True)
-        return finish(records=len(samples), data=DATA_FILE, chance=chance_accuracy(samples))
+        asked = {s.prompt for s in text_samples(held_out)} if held_out is not None else set()
+        kept = [s for s in samples if s.prompt not in asked]
+        write_jsonl((s.record() for s in kept), tmp / DATA_FILE, overwrite=True)
+        return finish(
+            records=len(kept), held_out_prompts=len(samples) - len(kept), data=DATA_FILE, chance=chance_accuracy(kept)
+        )
 
 
 def read_text_task(path: str | Path) -> list[TextSample]:
