@@ -117,7 +117,7 @@ def test_a_part_is_installed_only_for_its_own_settings(tmp_path):
 
 @pytest.mark.skipif(
     os.environ.get("AYAVISION_REBUILD_PARTS") != "1",
-    reason="rebuilds every shipped part (about 40 minutes on 2 cores); set AYAVISION_REBUILD_PARTS=1",
+    reason="rebuilds every shipped part (about 60 minutes on 2 cores); set AYAVISION_REBUILD_PARTS=1",
 )
 def test_rebuilding_every_part_with_its_recorded_settings_gives_the_shipped_weights(tmp_path):
     from ayavision.world.pretrain import pretrain_encoder, pretrain_text_llm
