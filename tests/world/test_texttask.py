@@ -105,3 +105,22 @@ def test_guess_accuracy_averages_the_odds_of_each_questions_kind():
 
     records = [asked("Is there a circle in the image?", 0), asked("What size is the star?", 1)]
     assert guess_accuracy(records) == pytest.approx((1 / 2 + 1 / 3) / 2)
+
+
+@pytest.mark.parametrize(
+    ("prediction", "gold", "language", "right"),
+    [
+        ("图片中的图形数量：5。圆形：颜色为蓝色。", "5", "zho_Hans", True),  # normalising glues digits to Han
+        ("画像内の図形の数：2。", "2", "jpn_Jpan", True),
+        ("图片中的图形数量：4。", "5", "zho_Hans", False),
+        ("There are 3 shapes in the image.", "3", "eng_Latn", True),
+        ("There are 3 circles and 2 squares.", "3", "eng_Latn", False),  # two counts: no commitment
+        ("3", "3", "eng_Latn", True),
+    ],
+)
+def test_a_count_is_right_when_it_is_the_only_number_the_answer_states(prediction, gold, language, right):
+    from ayavision.world.oracle import answers_right
+    from ayavision.world.tasks import Question
+
+    question = Question("ask_count_all", {}, int(gold)).text(language)
+    assert answers_right(prediction, gold, question, language) is right

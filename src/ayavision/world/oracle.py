@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +15,7 @@ from ayavision.world.scene import Obj, Scene
 from ayavision.world.tasks import solve
 from ayavision.world.teacher import check_text
 
+_NUMBER = re.compile(r"\d+")
 # English first: the originals and the teacher's texts are English; then the registry's order.
 _ORDER = ["eng_Latn", *(lang.nllb for lang in LANGUAGES if lang.nllb != "eng_Latn")]
 
@@ -87,7 +89,9 @@ def matches(answer: str, gold: str, kind: str | None = None, language: str | Non
     if said == want:
         return True
     if kind == "number":
-        return said.split()[:1] == [want] or said.endswith(" " + want)
+        # The count first or last ("3", "shapes: 3"), or the only number the answer states ("There are 3 shapes",
+        # "图片中的图形数量5": normalising glues digits to Han and kana, so words cannot be split there).
+        return said.split()[:1] == [want] or said.endswith(" " + want) or set(_NUMBER.findall(said)) == {want}
     if want not in said or kind is None or language is None:
         return False
     rivals = [v for v in answer_kind_values(kind, language) if v and v != want and v not in want]
