@@ -82,3 +82,32 @@ def test_unknown_tasks_and_languages_are_refused():
         DatasetConfig(n=1, languages=["xx"])
     with pytest.raises(ValueError, match="Extra inputs"):
         DatasetConfig(n=1, colour="red")
+
+
+def test_several_questions_about_one_image_make_a_multi_turn_record_with_true_distinct_answers(tmp_path):
+    one = make_world_dataset(tmp_path / "one", n=30, seed=4, tasks=["vqa", "counting", "caption"])
+    many = make_world_dataset(tmp_path / "many", n=30, seed=4, tasks=["vqa", "counting", "caption"], questions=3)
+    assert one["records"] == many["records"] == 30
+    assert validate_dataset(tmp_path / "many" / "data.jsonl").problems == []
+    singles = {r.id: r for r in read_records(tmp_path / "one" / "data.jsonl")}
+    turns_seen = []
+    for record in read_records(tmp_path / "many" / "data.jsonl"):
+        # The first turn is the single-question dataset's record: same image, question and answer.
+        assert record.messages[:2] == singles[record.id].messages
+        assert record.images == singles[record.id].images
+        world = record.meta["world"]
+        turns = world.get("turns", [world])
+        assert len(record.messages) == 2 * len(turns)
+        if world["task"] == "caption":
+            assert len(turns) == 1
+            continue
+        turns_seen.append(len(turns))
+        scenes = [read_scene(tmp_path / "many" / path) for path in record.image_paths()]
+        asked = [m.text() for m in record.messages[0::2]]
+        assert len(set(asked)) == len(asked)
+        for turn, answer in zip(turns, record.messages[1::2], strict=True):
+            assert solve(turn["frame"], turn["slots"], scenes) == turn["answer"]
+            assert answer.text()
+        # Only the first user turn carries the image.
+        assert sum(p.type == "image" for m in record.messages for p in m.content) == len(record.images)
+    assert max(turns_seen) == 3 and sum(turns_seen) > 2 * len(turns_seen)

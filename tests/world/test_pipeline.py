@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import pytest
 import yaml
 
 from ayavision.annotate import load_pipeline, run_pipeline
 from ayavision.data import read_records
-from ayavision.world import filter_quality, translation_quality
+from ayavision.world import filter_quality, make_world_dataset, translation_quality
 
 
-def test_recaption_filter_translate_rephrase_on_the_world(tmp_path, world_dataset):
+@pytest.mark.parametrize("questions", [1, 3])
+def test_recaption_filter_translate_rephrase_on_the_world(tmp_path, world_dataset, questions):
+    if questions > 1:  # multi-turn records: every turn recaptioned, a record dropped when any turn is corrupted
+        world_dataset = tmp_path / "multi-turn"
+        make_world_dataset(world_dataset, n=24, seed=7, tasks=["vqa", "counting"], questions=questions)
     config = {
         "input": str(world_dataset / "data.jsonl"),
         "out": str(tmp_path / "annotate"),

@@ -119,6 +119,35 @@ def test_written_scene_questions_cover_every_language_and_are_answered_by_their_
     assert not held_out & {d.prompt for d in dialogues}
 
 
+def test_crosslingual_scene_questions_are_asked_in_other_languages_and_answered_in_the_question_s():
+    from ayavision.world.grammar import short_answer
+    from ayavision.world.oracle import read_text, scene_answer, scene_from_text
+    from ayavision.world.pretrain.scene_qa import scene_qa
+
+    # A share of 0 leaves every dialogue as it was; a share of 1 crosses every one.
+    assert [scene_qa(0, i, "train", 3, 0.0) for i in range(20)] == [scene_qa(0, i, "train", 3) for i in range(20)]
+    crossed = [scene_qa(0, i, "train", 3, 1.0) for i in range(200)]
+    mixed = [scene_qa(0, i, "train", 3, 0.5) for i in range(200)]
+    english = 0
+    for d in crossed:
+        written = read_text(d.description)
+        assert written is not None
+        english += written.language == "eng_Latn"
+        described = scene_from_text(written.pieces)
+        for question, answer, kind in d.turns:
+            asked = read_text(question)
+            assert asked is not None
+            # The answer is the true one, in the language the question is asked in.
+            found = scene_answer(question, [described]) if described else None
+            background = asked.question().frame == "ask_background"  # scene_from_text reads objects only
+            if found is not None and not background and kind in ("colour", "size", "position"):
+                assert short_answer(kind, found[1], asked.language) == answer, (d.id, question, answer)
+        assert d.language == read_text(d.turns[0][0]).language
+    assert 60 < english < 140  # English half the time, as the teacher describes images
+    crossing = sum(read_text(d.description).language != read_text(d.turns[0][0]).language for d in mixed)
+    assert 60 < crossing < 120
+
+
 def test_a_text_llm_taught_written_scene_questions_reports_them_per_language(world_tokenizer, tmp_path):
     from ayavision.world.pretrain import pretrain_text_llm
 

@@ -48,6 +48,13 @@ class DatasetConfig(Strict):
     tasks: tuple[str, ...] = WORLD_TASKS
     languages: tuple[str, ...] = ("eng_Latn",)
     bucket: str | None = Field(None, description="default: original for English records, multilingual otherwise")
+    questions: int = Field(
+        1,
+        ge=1,
+        le=8,
+        description="questions asked about the image of a vqa or counting record, one turn each (captions and the "
+        "other tasks ask one): more answers to learn from per image",
+    )
     scene: SceneConfig = SceneConfig()
 
     @field_validator("tasks", mode="before")

@@ -12,7 +12,7 @@ from ayavision.world.config import DatasetConfig
 from ayavision.world.progress import progress_bar
 from ayavision.world.render import save_scene
 from ayavision.world.scene import Difference, Scene, edit_scene, sample_scene, seeded_rng
-from ayavision.world.tasks import RECORD_TASK, Question, original_answer, pick_question
+from ayavision.world.tasks import RECORD_TASK, Question, more_questions, original_answer, pick_question
 
 SOURCE = "shapes-world"
 DATA_FILE = "data.jsonl"
@@ -23,8 +23,8 @@ def _json_value(value: Any) -> Any:
     return value.model_dump(mode="json") if isinstance(value, Difference) else value
 
 
-def make_item(config: DatasetConfig, index: int) -> tuple[list[Scene], Question, str, str]:
-    """Item ``index`` of a dataset: its scene(s), question, task and language (independent of ``n``)."""
+def make_item(config: DatasetConfig, index: int) -> tuple[list[Scene], list[Question], str, str]:
+    """Item ``index`` of a dataset: its scene(s), question(s), task and language (independent of ``n``)."""
     pick = seeded_rng(config.seed, "item", index)
     task = pick.choice(config.tasks)
     language = pick.choice(config.languages)
@@ -40,33 +40,50 @@ def make_item(config: DatasetConfig, index: int) -> tuple[list[Scene], Question,
             scenes.append(edited[0])
         question = pick_question(rng, task, scenes)
         if question is not None:
-            return scenes, question, task, language
+            return (
+                scenes,
+                [question, *more_questions(rng, task, scenes, question, config.questions - 1)],
+                task,
+                language,
+            )
     raise RuntimeError(f"no {task} question found for item {index} in {_MAX_TRIES} scenes")  # pragma: no cover
 
 
+def _turn_meta(question: Question) -> dict[str, Any]:
+    return {
+        "frame": question.frame,
+        "slots": question.slots,
+        "answer_kind": question.kind,
+        "answer": _json_value(question.answer),
+    }
+
+
 def make_record(config: DatasetConfig, index: int, image_dir: str = "images") -> tuple[ConversationRecord, list[Scene]]:
-    scenes, question, task, language = make_item(config, index)
-    variant = seeded_rng(config.seed, "wording", index).randrange(4)
-    prompt = question.text(language, variant)
+    scenes, questions, task, language = make_item(config, index)
+    messages: list[dict[str, Any]] = []
+    for turn, question in enumerate(questions):
+        # The first turn keeps the single-question dataset's wording draw: one question per record is unchanged.
+        wording = seeded_rng(config.seed, "wording", index, *([turn] if turn else []))
+        images = [image_part() for _ in scenes] if turn == 0 else []
+        messages += [
+            {"role": "user", "content": [*images, text_part(question.text(language, wording.randrange(4)))]},
+            {"role": "assistant", "content": [text_part(original_answer(question, scenes, language))]},
+        ]
     bucket = config.bucket or ("original" if language == "eng_Latn" else "multilingual")
+    world: dict[str, Any] = {"task": task, **_turn_meta(questions[0])}
+    if len(questions) > 1:
+        world["turns"] = [_turn_meta(q) for q in questions]
     record = ConversationRecord(
         id=f"world/{config.seed}/{index:06d}",
         images=[f"{image_dir}/{scene.id}.png" for scene in scenes],
-        messages=[
-            {"role": "user", "content": [*(image_part() for _ in scenes), text_part(prompt)]},
-            {"role": "assistant", "content": [text_part(original_answer(question, scenes, language))]},
-        ],
+        messages=messages,
         language=language,
         task=RECORD_TASK[task],
         source=SOURCE,
         bucket=bucket,
         meta={
             "world": {
-                "task": task,
-                "frame": question.frame,
-                "slots": question.slots,
-                "answer_kind": question.kind,
-                "answer": _json_value(question.answer),
+                **world,
                 "scene_ids": [scene.id for scene in scenes],
                 "direction": get_language(language).direction,
             }

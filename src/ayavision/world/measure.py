@@ -17,7 +17,7 @@ def _records(source: str | Path | Iterable[ConversationRecord]) -> list[Conversa
 
 
 def was_corrupted(record: ConversationRecord, seed: int | None = None, rate: float | None = None) -> bool:
-    """Did the world teacher inject a hallucination into this recaptioned record? Recomputed, not guessed.
+    """Did the world teacher inject a hallucination into any turn of this recaptioned record? Recomputed.
 
     The teacher's seed and rate come from the record's ``meta.teacher`` (what the recaption step stores)
     unless given.
@@ -30,7 +30,9 @@ def was_corrupted(record: ConversationRecord, seed: int | None = None, rate: flo
     scene_ids = record.meta.get("world", {}).get("scene_ids")
     if not scene_ids:
         raise ValueError(f"record {record.id!r} has no meta.world.scene_ids: not a shapes-world record")
-    return corrupts(seed, rate, list(scene_ids), record.user_prompt_text())
+    # The teacher draws for each turn it recaptions; a record is corrupted when any of its answers is.
+    asked = [message.text() for message in record.messages if message.role == "user"]
+    return any(corrupts(seed, rate, list(scene_ids), instruction) for instruction in asked)
 
 
 def filter_quality(

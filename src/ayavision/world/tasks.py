@@ -146,6 +146,29 @@ def pick_question(rng: random.Random, task: str, scenes: list[Scene]) -> Questio
     return None if answer is None else Question(frame, slots, answer)
 
 
+def more_questions(rng: random.Random, task: str, scenes: list[Scene], asked: Question, n: int) -> list[Question]:
+    """Up to ``n`` further questions of a vqa or counting task about the same scene(s), none repeating ``asked``
+    or each other: the later turns of a multi-turn conversation about one image."""
+    if task not in ("vqa", "counting") or n <= 0:
+        return []
+    options = _vqa_options(rng, scenes[0]) if task == "vqa" else _counting_options(rng, scenes[0])
+    rng.shuffle(options)
+
+    def key(frame: str, slots: dict[str, Any]) -> tuple[str, ...]:
+        return (frame, *sorted(map(str, slots.values())))  # "hearts and circles" is "circles and hearts"
+
+    seen, out = {key(asked.frame, asked.slots)}, []
+    for frame, slots in options:
+        answer = solve(frame, slots, scenes)
+        if key(frame, slots) in seen or answer is None:
+            continue
+        seen.add(key(frame, slots))
+        out.append(Question(frame, slots, answer))
+        if len(out) == n:
+            break
+    return out
+
+
 # Statements: what is true of a scene, as frames ------------------------------------------------------
 def object_statement(obj) -> Statement:
     return ("object", {"a": obj.shape, "c": obj.colour, "s": obj.size, "p": obj.position})

@@ -148,13 +148,24 @@ def answer_text_task(
 
 
 def score_scene_qa(model, tokenizer, config: LLMConfig) -> dict[str, Any]:
-    """Held-out written-scene questions (the same number in each language): accuracy overall and per language."""
+    """Held-out written-scene questions: accuracy overall, per language and per question kind; and on as many
+    cross-lingual ones (the scene written in one language, the question asked in another)."""
+    if config.scene_qa_eval == 0:
+        return {}
+    same = [scene_qa(config.seed, i, "eval", 1) for i in range(config.scene_qa_eval)]
+    crossed = [scene_qa(config.seed, i, "eval-crosslingual", 1, crosslingual=1.0) for i in range(config.scene_qa_eval)]
+    crossing = _score_dialogues(model, tokenizer, crossed)
+    return {
+        **_score_dialogues(model, tokenizer, same),
+        "scene_qa_crosslingual_accuracy": crossing["scene_qa_accuracy"],
+        "scene_qa_crosslingual_by_language": crossing["scene_qa_by_language"],
+    }
+
+
+def _score_dialogues(model, tokenizer, dialogues: list[SceneQA]) -> dict[str, Any]:
     from ayavision.world.measure import guess_odds
     from ayavision.world.oracle import answers_right, read_text
 
-    if config.scene_qa_eval == 0:
-        return {}
-    dialogues = [scene_qa(config.seed, i, "eval", 1) for i in range(config.scene_qa_eval)]
     samples = [TextSample(d.id, d.language, d.prompt, d.turns[0][1], "", "") for d in dialogues]
     answers = answer_text_task(model, tokenizer, samples)
     right: dict[str, list[bool]] = {}
@@ -212,7 +223,8 @@ def pretrain_text_llm(
         ]
         rows += [encode_description(tok, config.seed, first + j) for j in range(descriptions)]
         rows += [
-            encode_dialogue(tok, scene_qa(config.seed, first + j, "train", config.turns)) for j in range(questions)
+            encode_dialogue(tok, scene_qa(config.seed, first + j, "train", config.turns, config.crosslingual_share))
+            for j in range(questions)
         ]
         return _batch(rows, tok.pad_token_id, config.prompt_weight)
 

@@ -38,18 +38,32 @@ class SceneQA:
         return f"{self.description}\n{self.turns[0][0]}"
 
 
-def scene_qa(seed: int, index: int, split: str, turns: int) -> SceneQA:
-    """Dialogue ``index`` of a split: a random scene (1-5 objects), described, with ``turns`` questions."""
+def scene_qa(seed: int, index: int, split: str, turns: int, crosslingual: float = 0.0) -> SceneQA:
+    """Dialogue ``index`` of a split: a random scene (1-5 objects), described, with ``turns`` questions.
+
+    With probability ``crosslingual`` the dialogue crosses languages: the description is written in English
+    half the time (as the teacher describes images), else in any language, and each question is asked and
+    answered in a language drawn on its own. To answer "Warna hati?" from "The heart is red", the model must
+    know that "hati" is "heart" and "merah" is "red": the shared concepts through which a multilingual LLM
+    carries what it learns in one language (a VLM's image skills, mostly learnt in English) to the others.
+    """
     rng = seeded_rng(seed, "scene-qa", split, index)
     language = rng.choice(LANGUAGES).nllb
     scene: Scene = sample_scene(rng, f"scene-qa-{split}-{index}")
-    description = render_statements(scene_statements(scene, relations=1, rng=rng), language, rng)
+    # Its own draws, so that monolingual dialogues are the same whatever the share.
+    cross = seeded_rng(seed, "scene-qa-crosslingual", split, index)
+    crossing = crosslingual > 0 and cross.random() < crosslingual
+    source = ("eng_Latn" if cross.random() < 0.5 else cross.choice(LANGUAGES).nllb) if crossing else language
+    description = render_statements(scene_statements(scene, relations=1, rng=rng), source, rng)
     asked: list[tuple[str, str, str]] = []
+    spoken: list[str] = []
     for _ in range(50 * turns):  # a scene may offer no question of a drawn task: draw again
         if len(asked) == turns:
             break
         question = pick_question(rng, rng.choice(QA_TASKS), [scene])
         if question is not None:
-            asked.append((question.text(language), question.short_answer(language), question.kind))
+            spoken.append(cross.choice(LANGUAGES).nllb if crossing else language)
+            asked.append((question.text(spoken[-1]), question.short_answer(spoken[-1]), question.kind))
     tag = f"{split}/" if split else ""
-    return SceneQA(f"scene-qa/{seed}/{tag}{index:06d}", language, description, tuple(asked))
+    # A dialogue's language is the one its first question is asked in (what scoring reads the answer in).
+    return SceneQA(f"scene-qa/{seed}/{tag}{index:06d}", spoken[0] if spoken else language, description, tuple(asked))
