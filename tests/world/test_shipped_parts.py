@@ -76,9 +76,13 @@ def test_the_shipped_scores_are_measured_again_from_the_shipped_weights():
     accuracy = score_text_task(samples, answer_text_task(llm, tok, samples)).accuracy
     recorded = shipped_summary("text-llm")
     assert accuracy == pytest.approx(recorded["accuracy"], abs=0.01)
-    assert score_scene_qa(llm, tok, llm_config)["scene_qa_accuracy"] == pytest.approx(
-        recorded["scene_qa_accuracy"], abs=0.01
+    scene = score_scene_qa(llm, tok, llm_config)
+    assert scene["scene_qa_accuracy"] == pytest.approx(recorded["scene_qa_accuracy"], abs=0.01)
+    # Questions about a scene written in another language: the cross-lingual lesson (crosslingual_share).
+    assert scene["scene_qa_crosslingual_accuracy"] == pytest.approx(
+        recorded["scene_qa_crosslingual_accuracy"], abs=0.01
     )
+    assert recorded["scene_qa_crosslingual_accuracy"] > 2 * recorded["scene_qa_chance"]
 
 
 def test_a_linear_probe_reads_each_objects_shape_from_the_shipped_encoders_last_layer():
