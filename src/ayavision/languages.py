@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from ayavision.errors import AyaVisionError
+
 
 @dataclass(frozen=True)
 class Language:
@@ -20,7 +22,7 @@ class Language:
         return self.direction == "rtl"
 
 
-class UnknownLanguageError(ValueError):
+class UnknownLanguageError(AyaVisionError, ValueError):
     """A language code that is in neither the NLLB nor the ISO 639-1 column of the registry."""
 
 

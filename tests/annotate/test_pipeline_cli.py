@@ -110,10 +110,10 @@ def test_cli_step_runs_and_reports(tmp_path, dataset, server):
         (["--base-url", "http://x/v1", "--model", "m", "--languages", "fr,xx"], "unknown language code 'xx'"),
     ],
 )
-def test_cli_errors_are_one_clear_line_and_exit_1(tmp_path, dataset, args, message):
+def test_cli_errors_are_one_clear_line_and_exit_2(tmp_path, dataset, args, message):
     command = "translate" if "--languages" in args else "recaption"
     result = _step(command, "--input", str(dataset), "--out", str(tmp_path / "out"), "--no-progress", *args)
-    assert result.exit_code == 1 and message in result.output, result.output
+    assert result.exit_code == 2 and message in result.output, result.output
     assert "Traceback" not in result.output
 
 

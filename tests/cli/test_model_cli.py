@@ -116,16 +116,16 @@ def test_build_model_errors_are_one_line_and_leave_nothing_behind(tmp_path):
     bad.write_text("vision: {config: {hidden_size: 32}}\nllm: {config: {hidden_size: 32}}\n")
     out = tmp_path / "out"
     result = runner.invoke(app, ["build-model", "--config", str(bad), "--out", str(out)])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "bad.yaml" in result.output and "llm" in result.output and "model_type" in result.output
     assert not out.exists()
     assert list(tmp_path.iterdir()) == [bad]
 
     result = runner.invoke(app, ["build-model", "--preset", "aya-vision-8b", "--out", str(out)])
-    assert result.exit_code == 1 and "--random-init" in result.output
+    assert result.exit_code == 2 and "--random-init" in result.output
 
     result = runner.invoke(app, ["build-model", "--preset", "nope", "--out", str(out)])
-    assert result.exit_code == 1 and "tiny" in result.output
+    assert result.exit_code == 2 and "tiny" in result.output
 
 
 def test_build_model_refuses_an_existing_folder_unless_overwrite(tmp_path):
@@ -133,7 +133,7 @@ def test_build_model_refuses_an_existing_folder_unless_overwrite(tmp_path):
     out.mkdir()
     (out / "keep.txt").write_text("x")
     result = runner.invoke(app, ["build-model", "--preset", "tiny", "--out", str(out)])
-    assert result.exit_code == 1 and "--overwrite" in result.output
+    assert result.exit_code == 2 and "--overwrite" in result.output
     assert (out / "keep.txt").exists()
     result = runner.invoke(app, ["build-model", "--preset", "tiny", "--out", str(out), "--overwrite"])
     assert result.exit_code == 0, result.output

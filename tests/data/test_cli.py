@@ -74,7 +74,7 @@ def test_validate_options(broken_dataset: Path) -> None:
 
 def test_validate_missing_path_is_a_user_error(tmp_path: Path) -> None:
     result = run("validate", tmp_path / "nope.jsonl")
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert squashed(f"error: {tmp_path / 'nope.jsonl'} does not exist") == squashed(result.stderr)
 
 
@@ -100,15 +100,15 @@ def test_import_llava_then_validate(tmp_path: Path) -> None:
     assert run("validate", out).exit_code == 0
 
     again = run("import", "llava", source, "--out", out)
-    assert again.exit_code == 1 and squashed(f"{out} exists") in squashed(again.stderr)
+    assert again.exit_code == 2 and squashed(f"{out} exists") in squashed(again.stderr)
     bad_language = run("import", "llava", source, "--out", tmp_path / "x.jsonl", "--language", "tlh")
-    assert bad_language.exit_code == 1
+    assert bad_language.exit_code == 2
     assert squashed("unknown language code 'tlh'") in squashed(bad_language.stderr)
     assert not (tmp_path / "x.jsonl").exists()
 
     # A JSONL outside the image tree could not name the images; Parquet embeds them instead.
     outside = run("import", "llava", source, "--out", tmp_path / "elsewhere/out.jsonl")
-    assert outside.exit_code == 1 and squashed("lie outside") in squashed(outside.stderr)
+    assert outside.exit_code == 2 and squashed("lie outside") in squashed(outside.stderr)
     shards = run("import", "llava", source, "--out", tmp_path / "elsewhere/shards")
     assert shards.exit_code == 0, shards.output
     assert validate_dataset(tmp_path / "elsewhere/shards").ok
@@ -128,7 +128,7 @@ def test_import_cauldron_to_jsonl_and_parquet(tmp_path: Path) -> None:
     assert [p.name for p in (tmp_path / "p").iterdir()] == ["data-00000-of-00001.parquet"]
 
     bad_task = run("import", "cauldron", source, "--out", tmp_path / "q", "--task", "poetry")
-    assert bad_task.exit_code == 1 and squashed("unknown task 'poetry'") in squashed(bad_task.stderr)
+    assert bad_task.exit_code == 2 and squashed("unknown task 'poetry'") in squashed(bad_task.stderr)
 
 
 def test_to_parquet(good_dataset: Path, tmp_path: Path) -> None:
@@ -142,7 +142,7 @@ def test_to_parquet(good_dataset: Path, tmp_path: Path) -> None:
 
 def test_to_parquet_refuses_an_invalid_dataset_and_writes_nothing(broken_dataset: Path, tmp_path: Path) -> None:
     result = run("to-parquet", broken_dataset, "--out", tmp_path / "shards")
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert squashed(f"error: {broken_dataset}:2: invalid JSON") in squashed(result.stderr)
     assert not (tmp_path / "shards").exists()
 

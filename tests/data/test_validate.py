@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -98,3 +99,72 @@ def test_good_dataset_passes(good_dataset: Path) -> None:
 def test_missing_dataset_raises(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="does not exist"):
         validate_dataset(tmp_path / "missing.jsonl")
+
+
+def _lines_with(tmp_path: Path, bad: bytes) -> Path:
+    """A dataset whose line 2 is ``bad``, between two valid records."""
+    path = write_jsonl_lines(tmp_path / "d.jsonl", [record("first", images=[])])
+    with path.open("ab") as handle:
+        handle.write(bad + b"\n" + json.dumps(record("last", images=[])).encode() + b"\n")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        # json recurses once per level: this used to end the whole run with a RecursionError traceback.
+        (b"[" * 5000 + b"]" * 5000, "invalid JSON: nested too deeply"),
+        (b'{"id": "deep", "meta": ' + b"[" * 5000 + b"]" * 5000 + b"}", "invalid JSON: nested too deeply"),
+        # Valid JSON that Python will not turn into an int (over sys.get_int_max_str_digits() digits).
+        (b'{"id": ' + b"7" * 100_000 + b"}", "unreadable JSON: Exceeds the limit"),
+        (b"\xff\xfe\x00binary\x80garbage", "line is not valid UTF-8"),
+    ],
+    ids=["nested-list", "nested-in-a-record", "huge-number", "binary"],
+)
+def test_a_line_that_cannot_be_parsed_is_one_problem_and_the_others_are_still_checked(tmp_path, bad, message):
+    report = validate_dataset(_lines_with(tmp_path, bad), check_images=False)
+    assert [(p.line, p.message.startswith(message)) for p in report.problems] == [(2, True)], report.problems
+    assert report.records_checked == 3
+    assert str(report.problems[0]).startswith(f"{tmp_path / 'd.jsonl'}:2: ")
+
+
+def test_a_line_over_the_length_limit_is_named_and_skipped_without_being_read_whole(tmp_path, monkeypatch):
+    monkeypatch.setattr("ayavision.data.io.MAX_LINE_BYTES", 1000)
+    monkeypatch.setattr("ayavision.data.io._SKIP_BLOCK_BYTES", 100)
+    long_line = json.dumps(record("long", images=[], meta={"pad": "x" * 5000})).encode()
+    report = validate_dataset(_lines_with(tmp_path, long_line), check_images=False)
+    (problem,) = report.problems
+    assert (problem.line, problem.message) == (2, "line is longer than 1000 bytes: not a record")
+    assert report.records_checked == 3
+    # A long last line with no newline at all is the same one problem.
+    path = tmp_path / "tail.jsonl"
+    path.write_bytes(json.dumps(record("ok", images=[])).encode() + b"\n" + b"\x00" * 5000)
+    (problem,) = validate_dataset(path, check_images=False).problems
+    assert (problem.line, problem.message) == (2, "line is longer than 1000 bytes: not a record")
+
+
+def test_a_line_at_the_length_limit_is_still_read(tmp_path, monkeypatch):
+    line = json.dumps(record("exact", images=[])).encode()
+    monkeypatch.setattr("ayavision.data.io.MAX_LINE_BYTES", len(line))
+    path = tmp_path / "d.jsonl"
+    path.write_bytes(line + b"\n" + line.replace(b"exact", b"exac2"))  # the second has no newline
+    report = validate_dataset(path, check_images=False)
+    assert report.ok and report.records_checked == 2, report.problems
+
+
+def test_the_cli_reports_unparseable_lines_next_to_the_other_problems(tmp_path):
+    from typer.testing import CliRunner
+
+    from ayavision.cli.main import app
+
+    path = _lines_with(tmp_path, b"[" * 5000 + b"]" * 5000)
+    with path.open("ab") as handle:
+        handle.write(b"\xff garbage\n" + json.dumps(record("bad-task", images=[], task="poetry")).encode() + b"\n")
+    result = CliRunner().invoke(app, ["data", "validate", str(path), "--no-images"])
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"{path}:2: invalid JSON: nested too deeply"
+    assert lines[1].startswith(f"{path}:4: line is not valid UTF-8")
+    assert lines[2].startswith(f"{path}:5: [bad-task] task: unknown task 'poetry'")
+    assert lines[-1] == "3 problem(s) in 3 of 5 record(s) in 1 file(s)"
+    assert result.exit_code == 1  # problems found in the data: the command's answer, as before

@@ -171,11 +171,11 @@ def test_cli_generate_refuses_bad_input(tmp_path: Path, tiny_model_dir: Path) ->
     data = aya_bench(tmp_path / "bench", count=1)
     base = ["eval", "generate", "--data", str(data), "--out", str(tmp_path / "o.jsonl"), "--model", str(tiny_model_dir)]
     unknown = runner.invoke(app, [*base, "--bench", "no-such-bench"])
-    assert unknown.exit_code == 1 and "unknown benchmark 'no-such-bench'" in unknown.output
+    assert unknown.exit_code == 2 and "unknown benchmark 'no-such-bench'" in unknown.output
     language = runner.invoke(app, [*base, "--bench", "aya-vision-bench", "--language", "klingon"])
-    assert language.exit_code == 1 and "unknown language code 'klingon'" in language.output
+    assert language.exit_code == 2 and "unknown language code 'klingon'" in language.output
     both = runner.invoke(app, [*base, "--bench", "aya-vision-bench", "--base-url", "http://x/v1"])
-    assert both.exit_code == 1 and "exactly one of --model DIR or --base-url URL" in both.output
+    assert both.exit_code == 2 and "exactly one of --model DIR or --base-url URL" in both.output
 
 
 def test_changed_benchmark_prompts_are_not_answered_from_the_cache(tmp_path: Path, bench) -> None:

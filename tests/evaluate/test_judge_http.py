@@ -118,14 +118,14 @@ def test_cli_judge_end_to_end(tmp_path: Path, bench) -> None:
         assert result.exit_code == 0, result.output
         assert "macro (2 languages)" in result.output and "50.0" in result.output
         unknown = runner.invoke(app, [*args[:-2], "--settings", str(_settings(tmp_path, typo=True))])
-        assert unknown.exit_code == 1 and "bootstrap_sample: Extra inputs are not permitted" in unknown.output
+        assert unknown.exit_code == 2 and "bootstrap_sample: Extra inputs are not permitted" in unknown.output
         wrong_model = runner.invoke(app, [*args[:9], "no-such-model", *args[10:]])
-        assert wrong_model.exit_code == 1 and "model 'no-such-model' is not served" in wrong_model.output
+        assert wrong_model.exit_code == 2 and "model 'no-such-model' is not served" in wrong_model.output
     dead_url = f"http://127.0.0.1:{_free_port()}/v1"
     cached = runner.invoke(app, [*args[:7], dead_url, *args[8:]])
     assert cached.exit_code == 0  # every game is cached: the judge is not needed again
     dead = runner.invoke(app, [*args[:7], dead_url, *args[8:11], str(tmp_path / "fresh"), *args[12:]])
-    assert dead.exit_code == 1 and "cannot reach http://127.0.0.1" in dead.output
+    assert dead.exit_code == 2 and "cannot reach http://127.0.0.1" in dead.output
     saved = json.loads((tmp_path / "out/results.json").read_text())
     assert saved["judge"] == {"backend": "openai", "model": "fake-model"}  # data found via the answers' record
 

@@ -160,10 +160,10 @@ def test_cli_score_on_a_small_maxm_file(tmp_path: Path) -> None:
     bad = CliRunner().invoke(
         app, ["eval", "score", "--answers", str(tmp_path / "more.jsonl"), "--out", str(tmp_path / "o2")]
     )
-    assert bad.exit_code == 1 and "lacks answers for 1 item(s): zho_Hans/2" in bad.output
+    assert bad.exit_code == 2 and "lacks answers for 1 item(s): zho_Hans/2" in bad.output
     pairwise = answers_file(tmp_path / "p.jsonl", {"eng_Latn/0": "x"}, data=str(data))
     refused = CliRunner().invoke(app, ["eval", "score", "--answers", str(pairwise), "--out", str(tmp_path / "o3")])
-    assert refused.exit_code == 1 and "aya-vision-bench is judged pairwise, not scored" in refused.output
+    assert refused.exit_code == 2 and "aya-vision-bench is judged pairwise, not scored" in refused.output
 
 
 def test_a_registered_metric_scores_items_that_name_it(tmp_path):

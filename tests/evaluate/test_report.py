@@ -69,10 +69,10 @@ def test_cli_report_and_its_errors(tmp_path: Path, result_folders: list[Path]) -
     result = runner.invoke(app, ["eval", "report", *map(str, result_folders), "--out", str(out)])
     assert result.exit_code == 0, result.output and (out / "report.md").is_file()
     again = runner.invoke(app, ["eval", "report", *map(str, result_folders), "--out", str(out)])
-    assert again.exit_code == 1 and "exists; choose another folder or pass --overwrite" in again.output
+    assert again.exit_code == 2 and "exists; choose another folder or pass --overwrite" in again.output
     (tmp_path / "empty").mkdir()
     empty = runner.invoke(app, ["eval", "report", str(tmp_path / "empty"), "--out", str(tmp_path / "r2")])
-    assert empty.exit_code == 1 and "holds neither results.json" in empty.output
+    assert empty.exit_code == 2 and "holds neither results.json" in empty.output
     assert not (tmp_path / "r2").exists()  # nothing half written
 
 

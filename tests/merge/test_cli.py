@@ -44,6 +44,6 @@ def test_bad_options_are_one_error_line(cohere_pair, tmp_path):
         (["--max-shard-size", "lots"], "error: --max-shard-size 'lots'"),
     ):
         result = runner.invoke(app, _args(cohere_pair, tmp_path / "m", *extra))
-        assert result.exit_code == 1, (extra, result.output)
+        assert result.exit_code == 2, (extra, result.output)
         assert message in result.output, (extra, result.output)
         assert not (tmp_path / "m").exists()

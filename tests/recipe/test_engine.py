@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import pytest
 
+from ayavision.errors import ConfigError
 from ayavision.recipe.engine import DONE, RecipeRunError, Stage, execute, plan
 
 
-def _chain(calls: list[str], settings: dict[str, dict], fail: set[str] | None = None) -> list[Stage]:
+def _chain(
+    calls: list[str], settings: dict[str, dict], fail: set[str] | None = None, error: Exception | None = None
+) -> list[Stage]:
+    """Four stages; those in ``fail`` raise ``error`` (default: a user error) after writing their output."""
     fail = fail or set()
+    error = error if error is not None else ConfigError("boom")
 
     def make(name: str, needs: tuple[str, ...]) -> Stage:
         def run(ctx):
@@ -17,7 +22,7 @@ def _chain(calls: list[str], settings: dict[str, dict], fail: set[str] | None = 
                 assert (upstream / DONE).exists()
             (ctx.folder / "out.txt").write_text(name)
             if name in fail:
-                raise RuntimeError("boom")
+                raise error
             return {"name": name}
 
         return Stage(name, run, lambda: settings[name], needs)
@@ -74,3 +79,26 @@ def test_only_and_from(tmp_path):
         report = execute(_chain(calls, settings), tmp_path / "stepwise", only=name, log=lambda _: None)
         assert report.ran == [name]
     assert calls == ["data", "train"] and not (tmp_path / "stepwise" / "merge").exists()
+
+
+def test_a_user_error_in_a_stage_names_the_stage_and_chains_the_cause(tmp_path):
+    settings = {name: {} for name in ("data", "train", "merge", "report")}
+    with pytest.raises(RecipeRunError, match=r"^stage 'train' failed: boom$") as caught:
+        execute(_chain([], settings, fail={"train"}), tmp_path, log=lambda _: None)
+    assert isinstance(caught.value.__cause__, ConfigError)
+    assert (tmp_path / "data" / DONE).exists() and not (tmp_path / "train" / DONE).exists()
+
+
+def test_a_bug_in_a_stage_propagates_as_itself_and_the_stage_is_not_done(tmp_path):
+    settings = {name: {} for name in ("data", "train", "merge", "report")}
+    calls: list[str] = []
+    with pytest.raises(ZeroDivisionError, match="bug") as caught:
+        execute(_chain(calls, settings, fail={"train"}, error=ZeroDivisionError("bug")), tmp_path, log=lambda _: None)
+    assert not isinstance(caught.value, RecipeRunError)
+    assert any("'train'" in note for note in caught.value.__notes__)  # the traceback says which stage
+    assert calls == ["data", "train"]
+    assert (tmp_path / "data" / DONE).exists() and not (tmp_path / "train" / DONE).exists()
+    # A KeyError is a bug too, even though KeyError once meant "unknown name" to the CLI.
+    with pytest.raises(KeyError):
+        execute(_chain([], settings, fail={"train"}, error=KeyError("bug")), tmp_path, log=lambda _: None)
+    assert not (tmp_path / "train" / DONE).exists()

@@ -44,7 +44,7 @@ def test_recipe_mistakes_name_the_field(tmp_path):
     with pytest.raises(RecipeError, match=r"data\.source 'nowhere' is not registered"):
         load_recipe(bad, tmp_path / "run")
     result = runner.invoke(app, ["run", str(bad), "--dry-run"])
-    assert result.exit_code == 1 and "nowhere" in result.output
+    assert result.exit_code == 2 and "nowhere" in result.output
 
 
 def test_the_real_llm_experiment_recipe_plans_on_smollm2_and_ships_its_text_skill_set(tmp_path):

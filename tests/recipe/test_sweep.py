@@ -62,7 +62,7 @@ def test_the_run_command_takes_set_and_fails_cleanly_on_a_bad_one(tmp_path):
     )
     assert good.exit_code == 0, good.output
     bad = runner.invoke(app, ["run", str(demo_recipe(True)), "--dry-run", "--set", "train.stages.sft.lr=fast"])
-    assert bad.exit_code == 1 and "train.stages.sft.lr" in bad.output and "Traceback" not in bad.output
+    assert bad.exit_code == 2 and "train.stages.sft.lr" in bad.output and "Traceback" not in bad.output
 
 
 def test_fingerprints_do_not_depend_on_the_run_folder(tmp_path):

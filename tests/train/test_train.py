@@ -269,7 +269,7 @@ def test_bad_recipes_and_setups_fail_before_any_work(recipe_path, tmp_path, tiny
     result = runner.invoke(
         app, ["train", "--config", str(recipe_path), "--stage", "align", "--out", str(tmp_path / "w")]
     )
-    assert result.exit_code == 1 and "--init" in result.output
+    assert result.exit_code == 2 and "--init" in result.output
 
 
 def test_step_time_summary_reads_stalls_from_the_logged_seconds():

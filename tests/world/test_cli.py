@@ -28,7 +28,7 @@ def test_a_config_file_with_an_unknown_key_is_one_clear_error(tmp_path):
     config = tmp_path / "world.yaml"
     config.write_text("n: 3\ncolours: [red]\n")
     result = runner.invoke(app, ["world", "data", str(tmp_path / "d"), "--config", str(config)])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "colours" in result.output and "Traceback" not in result.output
 
 
@@ -36,7 +36,7 @@ def test_check_and_measure_commands(tmp_path):
     result = runner.invoke(app, ["world", "check"])
     assert result.exit_code == 0 and "23 languages" in result.output
     result = runner.invoke(app, ["world", "measure", "translation", str(tmp_path / "missing.jsonl")])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
 
 
 def test_tokenizer_command_prints_its_summary(tmp_path):

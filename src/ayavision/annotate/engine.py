@@ -12,9 +12,10 @@ from ayavision.annotate.records import record_to_json
 from ayavision.annotate.step import Outcome, RecordContext, SharedContext, Step, step_class
 from ayavision.backends import Backend, BackendError, create_backend
 from ayavision.data import DataError
+from ayavision.errors import AyaVisionError, ConfigError
 
 
-class StepAborted(RuntimeError):
+class StepAborted(AyaVisionError, RuntimeError):
     """The step stopped before the end (a fatal backend error, too many failures in a row); resume later."""
 
 
@@ -45,7 +46,7 @@ def import_plugins(modules: list[str]) -> None:
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as err:
-            raise ValueError(f"cannot import plug-in {module!r}: {err}") from None
+            raise ConfigError(f"cannot import plug-in {module!r}: {err}") from None
 
 
 async def process_item(step: Step, item: InputItem, shared: SharedContext) -> dict[str, Any]:

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from ayavision.errors import AyaVisionError
+
 STATUSES = ("kept", "dropped", "failed")
 
 
@@ -29,7 +31,7 @@ class Done:
     offset: int
 
 
-class JournalError(RuntimeError):
+class JournalError(AyaVisionError, RuntimeError):
     """A journal that cannot be continued (corrupt in the middle, or written for other input)."""
 
 

@@ -15,6 +15,7 @@ from ayavision.annotate.config import MetricsConfig, PipelineConfig, RunOptions
 from ayavision.annotate.engine import StepSpec
 from ayavision.annotate.metrics.report import run_metrics
 from ayavision.annotate.runner import StepResult, run_step
+from ayavision.errors import ConfigError
 from ayavision.utils.errors import format_validation_error
 from ayavision.utils.yamlfile import read_yaml_mapping
 
@@ -51,11 +52,11 @@ def load_pipeline(path: str | Path) -> PipelineConfig:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such pipeline file")
-    raw = read_yaml_mapping(path, ValueError, "pipeline file (input, out and steps)")
+    raw = read_yaml_mapping(path, ConfigError, "pipeline file (input, out and steps)")
     try:
         config = PipelineConfig.model_validate(raw)
     except ValidationError as err:
-        raise ValueError(f"{path}: {format_validation_error(err)}") from None
+        raise ConfigError(f"{path}: {format_validation_error(err)}") from None
     base = path.resolve().parent
     updates: dict[str, Any] = {"input": _resolve(config.input, base), "out": _resolve(config.out, base)}
     updates["cache_dir"] = _resolve(config.cache_dir, base)

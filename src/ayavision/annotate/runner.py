@@ -20,10 +20,11 @@ from ayavision.annotate.outputs import StepPaths, finalize
 from ayavision.annotate.progress import StepProgress
 from ayavision.backends import Backend
 from ayavision.data import dataset_root
+from ayavision.errors import AyaVisionError, ConfigError
 from ayavision.utils.fs import atomic_write_text
 
 
-class ConfigChangedError(ValueError):
+class ConfigChangedError(AyaVisionError, ValueError):
     """The output folder holds a run of another configuration; resuming it would mix two runs."""
 
 
@@ -50,7 +51,7 @@ def _exclusive(paths: StepPaths) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             handle.seek(0)
-            raise ValueError(f"{paths.root} is in use by another run (pid {handle.read().strip() or '?'})") from None
+            raise ConfigError(f"{paths.root} is in use by another run (pid {handle.read().strip() or '?'})") from None
         handle.seek(0)
         handle.truncate()
         handle.write(str(os.getpid()))

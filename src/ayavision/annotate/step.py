@@ -16,6 +16,7 @@ from ayavision.annotate.records import image_bytes_of
 from ayavision.annotate.templates import Template
 from ayavision.backends import Backend, ChatRequest, ChatResponse
 from ayavision.data import ConversationRecord
+from ayavision.errors import ConfigError
 
 Status = Literal["kept", "dropped", "failed"]
 
@@ -110,7 +111,7 @@ class Step(abc.ABC):
         if not isinstance(config, self.config_type):
             raise TypeError(f"step {self.name!r} takes a {self.config_type.__name__}, got {type(config).__name__}")
         if backend is None and self.needs_backend(config):
-            raise ValueError(f"step {self.name!r} needs a backend")
+            raise ConfigError(f"step {self.name!r} needs a backend")
         self.config = config
         self.backend = backend
 
@@ -161,4 +162,4 @@ def step_class(name: str) -> type[Step]:
     try:
         return _STEPS[name]
     except KeyError:
-        raise ValueError(f"unknown step {name!r}; available: {', '.join(sorted(_STEPS))}") from None
+        raise ConfigError(f"unknown step {name!r}; available: {', '.join(sorted(_STEPS))}") from None

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from ayavision.errors import AyaVisionError
+
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 
 # What each template must contain: a template without them would ask the model about nothing.
@@ -16,7 +18,7 @@ TRANSLATE_FIELDS = frozenset({"source_language", "target_language"})
 REPHRASE_FIELDS = frozenset({"source_language", "target_language", "source", "translation"})
 
 
-class TemplateError(ValueError):
+class TemplateError(AyaVisionError, ValueError):
     """A template that is missing, or lacks a placeholder its step fills in."""
 
 

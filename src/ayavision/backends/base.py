@@ -9,6 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ayavision.errors import AyaVisionError, ConfigError
+
 
 @dataclass(frozen=True)
 class ChatRequest:
@@ -57,7 +59,7 @@ class ChatResponse:
     completion_tokens: int | None = None
 
 
-class BackendError(RuntimeError):
+class BackendError(AyaVisionError, RuntimeError):
     """A request that failed for good (after any retries).
 
     ``retryable``: a later run may succeed (rate limits, an overloaded server), so a resumed run retries it.
@@ -138,7 +140,7 @@ def create_backend(name: str, **options: Any) -> Backend:
     try:
         factory = _REGISTRY[name]
     except KeyError:
-        raise ValueError(f"unknown backend {name!r}; available: {', '.join(sorted(_REGISTRY))}") from None
+        raise ConfigError(f"unknown backend {name!r}; available: {', '.join(sorted(_REGISTRY))}") from None
     return factory(**options)
 
 

@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ayavision.backends.base import Backend, BackendError, ChatRequest, ChatResponse, register_backend
 from ayavision.backends.media import data_url
+from ayavision.errors import ConfigError
 
 _RETRY_STATUS = {408, 409, 425, 429}  # plus every 5xx
 # Gateways and overloaded servers recover; any other 5xx that comes back with the same message is the server
@@ -124,7 +125,7 @@ class OpenAIBackend(Backend):
         if config.api_key_env:
             key = os.environ.get(config.api_key_env)
             if not key:
-                raise ValueError(f"environment variable {config.api_key_env} (named by api_key_env) is not set")
+                raise ConfigError(f"environment variable {config.api_key_env} (named by api_key_env) is not set")
             headers["Authorization"] = f"Bearer {key}"
         self._headers = headers
         self._clients: list[httpx.AsyncClient] = []

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ayavision.backends.base import Backend, BackendError, ChatRequest, ChatResponse, register_backend
 from ayavision.backends.batching import MicroBatcher
 from ayavision.backends.media import image_pil
+from ayavision.errors import ConfigError
 from ayavision.model.chat_format import install_chat_template
 from ayavision.model.compat import complete_text_config
 
@@ -81,7 +82,7 @@ class TransformersBackend(Backend):
         self.config = config
         self.folder = Path(config.model)
         if not self.folder.is_dir():
-            raise ValueError(
+            raise ConfigError(
                 f"model folder {config.model} does not exist (the transformers backend loads local folders)"
             )
         self.kind = self._detect_kind()
@@ -98,7 +99,7 @@ class TransformersBackend(Backend):
         try:
             config = json.loads((self.folder / "config.json").read_text(encoding="utf-8"))
         except (OSError, ValueError) as err:
-            raise ValueError(f"{self.folder}/config.json cannot be read: {err}") from None
+            raise ConfigError(f"{self.folder}/config.json cannot be read: {err}") from None
         if config.get("is_encoder_decoder"):
             return "seq2seq"
         return "vlm" if "vision_config" in config else "causal"

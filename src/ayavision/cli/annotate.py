@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,7 +9,8 @@ import typer
 import yaml
 from rich.markup import escape
 
-from ayavision.cli.common import console, fail, user_errors
+from ayavision.cli.common import console, user_errors
+from ayavision.errors import ConfigError
 
 annotate_app = typer.Typer(no_args_is_help=True, help="Recaption, filter, translate, rephrase and measure datasets.")
 
@@ -44,18 +43,6 @@ NoProgress = Annotated[bool, typer.Option("--no-progress", help="no progress bar
 Format = Annotated[str, typer.Option("--format", help="auto, jsonl or parquet")]
 
 
-@contextlib.contextmanager
-def _errors() -> Iterator[None]:
-    from ayavision.annotate import StepAborted
-    from ayavision.backends import BackendError
-
-    with user_errors():
-        try:
-            yield
-        except (StepAborted, BackendError) as err:
-            fail(str(err))
-
-
 def _value(text: str) -> Any:
     """A --backend-option value as YAML reads it: 8 is a number, true a boolean, anything else text."""
     return yaml.safe_load(text)
@@ -68,7 +55,7 @@ def backend_spec(kind: str, given: dict[str, Any], extra: list[str] | None):
     for item in extra or []:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise ValueError(f"--backend-option {item!r}: expected KEY=VALUE")
+            raise ConfigError(f"--backend-option {item!r}: expected KEY=VALUE")
         options[key.replace("-", "_")] = _value(value)
     return BackendSpec(kind=kind, **options)
 
@@ -76,7 +63,7 @@ def backend_spec(kind: str, given: dict[str, Any], extra: list[str] | None):
 def _run(config: Any, ctx: dict[str, Any], needs_backend: bool = True) -> None:
     from ayavision.annotate import LocalExecutorConfig, RayExecutorConfig, RunOptions, run_step
 
-    with _errors():
+    with user_errors():
         backend = None
         if needs_backend:
             given = {
@@ -96,7 +83,7 @@ def _run(config: Any, ctx: dict[str, Any], needs_backend: bool = True) -> None:
             ray_options = {"workers": ctx["workers"], "address": ctx["ray_address"]}
             executor = RayExecutorConfig(**{k: v for k, v in ray_options.items() if v is not None})
         else:
-            raise ValueError(f"unknown executor {ctx['executor']!r}; expected local or ray")
+            raise ConfigError(f"unknown executor {ctx['executor']!r}; expected local or ray")
         options = RunOptions(
             overwrite=ctx["overwrite"],
             retry_failed=ctx["retry_failed"],
@@ -229,17 +216,17 @@ def metrics(
     from ayavision.annotate import CometConfig, MetricsConfig, run_metrics
     from ayavision.annotate.metrics.report import to_markdown
 
-    with _errors():
+    with user_errors():
         datasets: dict[str, Path] = {}
         for item in inputs:
             name, sep, path = item.partition("=")
             target = Path(path) if sep else Path(item)
             label = name if sep else (target.parent.name if target.is_file() else target.name)
             if label in datasets:
-                raise ValueError(f"two inputs are named {label!r}; name them with NAME=PATH")
+                raise ConfigError(f"two inputs are named {label!r}; name them with NAME=PATH")
             datasets[label] = target
         if (comet_python is None) != (comet_model is None):
-            raise ValueError("COMET needs both --comet-python and --comet-model")
+            raise ConfigError("COMET needs both --comet-python and --comet-model")
         comet = CometConfig(python=comet_python, model=comet_model) if comet_python and comet_model else None
         result = run_metrics(datasets, out, MetricsConfig(tokenizer=tokenizer, comet=comet))
     console.print(to_markdown(result), markup=False, highlight=False, soft_wrap=True)
@@ -256,7 +243,7 @@ def run(
     """Run a pipeline of steps in order; each resumes where a killed run stopped."""
     from ayavision.annotate import load_pipeline, run_pipeline
 
-    with _errors():
+    with user_errors():
         config = load_pipeline(pipeline)
         result = run_pipeline(config, overwrite=overwrite, retry_failed=retry_failed, progress=not no_progress)
     for step in result.steps.values():

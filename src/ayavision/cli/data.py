@@ -23,6 +23,7 @@ from ayavision.data import (
     write_dataset,
     write_parquet_shards,
 )
+from ayavision.errors import InputError
 from ayavision.utils.fs import OutputExistsError
 
 data_app = typer.Typer(no_args_is_help=True, help="The conversation data format: validate, import, convert.")
@@ -78,7 +79,7 @@ def _report_import(result: ImportResult, out: Path) -> None:
 
 def _write(result: ImportResult, out: Path, fmt: OutputFormat | None, overwrite: bool, rows_per_shard: int) -> None:
     if not result.records:
-        raise ValueError(f"no records imported ({result.skipped_count} input(s) skipped); nothing written")
+        raise InputError(f"no records imported ({result.skipped_count} input(s) skipped); nothing written")
     write_dataset(
         result.records,
         out,

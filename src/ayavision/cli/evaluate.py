@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,7 +11,8 @@ import yaml
 from rich.markup import escape
 from rich.table import Table
 
-from ayavision.cli.common import console, fail, user_errors
+from ayavision.cli.common import console, user_errors
+from ayavision.errors import ConfigError, InputError
 
 eval_app = typer.Typer(no_args_is_help=True, help="Evaluate: answers, pairwise win rates, academic scores, reports.")
 
@@ -32,25 +31,12 @@ BackendOptions = Annotated[
 Progress = Annotated[bool, typer.Option("--progress/--no-progress", help="show a progress bar")]
 
 
-@contextlib.contextmanager
-def _errors() -> Iterator[None]:
-    """User errors, plus the run-time failures of evaluation: one red line and exit status 1."""
-    from ayavision.backends.base import BackendError
-    from ayavision.evaluate import GenerationIncomplete, JudgeIncomplete
-
-    with user_errors():
-        try:
-            yield
-        except (BackendError, GenerationIncomplete, JudgeIncomplete) as err:
-            fail(str(err))
-
-
 def _backend_options(pairs: list[str] | None) -> dict[str, Any]:
     options: dict[str, Any] = {}
     for pair in pairs or []:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
-            raise ValueError(f"--backend-option {pair!r}: expected KEY=VALUE")
+            raise ConfigError(f"--backend-option {pair!r}: expected KEY=VALUE")
         options[key.strip()] = yaml.safe_load(value) if value else ""
     return options
 
@@ -61,7 +47,7 @@ def _make_backend(name: str, base_url: str | None, model: str | None, api_key_en
     options = _backend_options(pairs)
     if name == "openai":
         if not base_url or not model:
-            raise ValueError("the openai backend needs --base-url URL and the served model's name")
+            raise ConfigError("the openai backend needs --base-url URL and the served model's name")
         options.update(base_url=base_url, model=model, concurrency=concurrency)
         if api_key_env:
             options["api_key_env"] = api_key_env
@@ -79,7 +65,7 @@ def _data_path(data: Path | None, recorded: str | None, needed: bool) -> Path | 
         return Path(recorded)
     if needed:
         where = f" (the answers name {recorded}, which does not exist)" if recorded else ""
-        raise ValueError(f"give the benchmark data with --data PATH{where}")
+        raise ConfigError(f"give the benchmark data with --data PATH{where}")
     return None
 
 
@@ -121,10 +107,10 @@ def generate(
     """Answer a benchmark with a local model (batched, greedy) or an endpoint; cached and resumable per item."""
     from ayavision.evaluate import GenerationSettings, generate_answers, load_benchmark, load_settings
 
-    with _errors():
+    with user_errors():
         local = model is not None
         if local == (base_url is not None or backend != "openai"):
-            raise ValueError("give exactly one of --model DIR or --base-url URL (or another --backend)")
+            raise ConfigError("give exactly one of --model DIR or --base-url URL (or another --backend)")
         settings = load_settings(
             GenerationSettings,
             settings_file,
@@ -229,7 +215,7 @@ def judge(
         read_answers,
     )
 
-    with _errors():
+    with user_errors():
         settings = load_settings(
             JudgeSettings,
             settings_file,
@@ -241,7 +227,7 @@ def judge(
         )
         answers_a, answers_b = read_answers(a), read_answers(b)
         if not answers_a.records:
-            raise ValueError(f"{a} holds no answers")
+            raise InputError(f"{a} holds no answers")
         bench = get_benchmark(answers_a.bench or "")
         path = _data_path(data, answers_a.data, needed=bench.has_images)
         items = load_benchmark(bench.name, path).by_id() if path is not None else None
@@ -283,14 +269,14 @@ def score(
     )
     from ayavision.evaluate.plots import language_label
 
-    with _errors():
+    with user_errors():
         settings = load_settings(ScoreSettings, None, unparsed=unparsed, seed=seed)
         answer_set = read_answers(answers)
         if not answer_set.records:
-            raise ValueError(f"{answers} holds no answers")
+            raise InputError(f"{answers} holds no answers")
         bench = get_benchmark(answer_set.bench or "")
         if bench.kind != "academic":
-            raise ValueError(f"{bench.name} is judged pairwise, not scored: use `ayavision eval judge`")
+            raise ConfigError(f"{bench.name} is judged pairwise, not scored: use `ayavision eval judge`")
         path = _data_path(data, answer_set.data, needed=True)
         languages = sorted({record["language"] for record in answer_set.records.values()})
         loaded = load_benchmark(bench.name, path, languages=languages, language=data_language)  # type: ignore[arg-type]
@@ -319,6 +305,6 @@ def report(
     """Write a markdown report with per-language win-rate and accuracy plots from one or more result folders."""
     from ayavision.evaluate import write_report
 
-    with _errors():
+    with user_errors():
         path = write_report(folders, out, overwrite=overwrite)
     console.print(f"[green]wrote[/] {escape(str(path))}", highlight=False)

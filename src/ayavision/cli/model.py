@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from ayavision.cli.common import console, err_console, user_errors
+from ayavision.errors import ConfigError
 
 
 def build_model(
@@ -27,10 +28,10 @@ def build_model(
 
     with user_errors():
         if (preset is None) == (config is None):
-            raise ValueError("give exactly one of --preset NAME or --config FILE.yaml")
+            raise ConfigError("give exactly one of --preset NAME or --config FILE.yaml")
         spec = get_preset(preset) if preset is not None else load_spec(config)  # type: ignore[arg-type]
         if preset not in (None, "tiny") and not random_init:
-            raise ValueError(
+            raise ConfigError(
                 f"preset {preset!r} describes the released shapes only; build it from weights with a config "
                 f"(configs/{preset}.yaml: fill in the checkpoint folders), or pass --random-init to allocate it "
                 "with random weights"

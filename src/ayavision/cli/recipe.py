@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from ayavision.cli.common import console, user_errors
+from ayavision.cli.common import console, fail, user_errors
 
 
 def run(
@@ -42,7 +42,7 @@ def run(
                 recipe, out, only, start, log=lambda line: console.print(line, markup=False), overrides=overrides
             )
         except RecipeRunError as err:
-            raise ValueError(f"{err} (fix it and run again: finished stages are kept)") from err
+            fail(f"{err} (fix it and run again: finished stages are kept)")
     console.print(
         f"[green]done[/]: ran {', '.join(report.ran) or 'nothing'}; reused {', '.join(report.reused) or 'nothing'}"
     )
@@ -93,7 +93,7 @@ def sweep(
         try:
             run_sweep(variants, folder, log=lambda line: console.print(line, markup=False))
         except RecipeRunError as err:
-            raise ValueError(f"{err} (fix it and run the sweep again: finished stages are kept)") from err
+            fail(f"{err} (fix it and run the sweep again: finished stages are kept)")
     console.print(f"[green]done[/]: comparison report {folder / 'report' / 'report.md'}")
 
 

@@ -233,7 +233,7 @@ def measure_translation(rephrased: Path = typer.Argument(..., help="the rephrase
 
 @world_app.command("check")
 def check() -> None:
-    """Load all 23 lexicons and render every sentence form in every language (exits 1 on a gap)."""
+    """Load all 23 lexicons and render every sentence form in every language (one error line, exit 2, on a gap)."""
     from ayavision.world.samples import check_lexicons
 
     with user_errors():

@@ -1,11 +1,13 @@
-"""The errors the data package raises: all are the user's to fix, so all are ValueErrors with one readable line."""
+"""The errors the data package raises: all the user's to fix, so AyaVisionErrors (and ValueErrors), one line each."""
 
 from __future__ import annotations
 
 from typing import NamedTuple
 
+from ayavision.errors import AyaVisionError
 
-class DataError(ValueError):
+
+class DataError(AyaVisionError, ValueError):
     """A dataset, record or image that does not follow the conversation-record contract."""
 
 

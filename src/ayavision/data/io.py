@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, BinaryIO, Literal
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -15,6 +15,7 @@ from ayavision.data.errors import DataError, InvalidRecordError, RecordValidatio
 from ayavision.data.images import DEFAULT_MAX_PIXELS, load_images, open_image, read_image_bytes, resolve_image_path
 from ayavision.data.parquet import DEFAULT_ROWS_PER_SHARD, write_parquet_shards
 from ayavision.data.record import ConversationRecord, validate_record
+from ayavision.errors import ConfigError
 from ayavision.utils.fs import OutputExistsError, atomic_file
 
 __all__ = [
@@ -37,6 +38,10 @@ __all__ = [
 ]
 
 SHARD_SUFFIXES = (".jsonl", ".parquet")
+# Longest JSONL line read as a record. A record names its image files (JSONL embeds no bytes), so a line this long
+# is garbage (a binary file renamed .jsonl, a missing newline); the cap keeps such a line from filling the memory.
+MAX_LINE_BYTES = 64 * 1024 * 1024
+_SKIP_BLOCK_BYTES = 1024 * 1024
 # Small batches keep memory bounded when rows carry image bytes.
 _PARQUET_BATCH_ROWS = 64
 
@@ -93,10 +98,28 @@ def dataset_root(path: str | Path) -> Path:
     return path if path.is_dir() else path.parent
 
 
+def _read_lines(handle: BinaryIO) -> Iterator[bytes | None]:
+    """Each line of a binary file, with its newline; ``None`` for a line over ``MAX_LINE_BYTES``, which is skipped
+    without ever being held whole in memory (a file with no newline at all would otherwise be read in one piece)."""
+    while True:
+        line = handle.readline(MAX_LINE_BYTES + 1)
+        if not line:
+            return
+        if len(line) <= MAX_LINE_BYTES or line.endswith(b"\n"):
+            yield line
+            continue
+        while line and not line.endswith(b"\n"):  # the rest of the long line, a block at a time
+            line = handle.readline(_SKIP_BLOCK_BYTES)
+        yield None
+
+
 def _iter_jsonl(path: Path) -> Iterator[RawItem]:
     with open(path, "rb") as handle:
-        for number, raw_line in enumerate(handle, start=1):
+        for number, raw_line in enumerate(_read_lines(handle), start=1):
             location = Location(path, line=number)
+            if raw_line is None:
+                yield location, ParseError(f"line is longer than {MAX_LINE_BYTES} bytes: not a record")
+                continue
             try:
                 text = raw_line.decode("utf-8")
             except UnicodeDecodeError as err:
@@ -109,6 +132,14 @@ def _iter_jsonl(path: Path) -> Iterator[RawItem]:
                 value = json.loads(text.rstrip("\r\n"))
             except json.JSONDecodeError as err:
                 yield location, ParseError(f"invalid JSON: {err.msg} (column {err.colno})")
+                continue
+            except RecursionError:
+                # json recurses once per nesting level: a line of 5,000 '[' would otherwise kill the whole read.
+                yield location, ParseError("invalid JSON: nested too deeply")
+                continue
+            except ValueError as err:
+                # Valid JSON that Python refuses to build, e.g. an integer over sys.get_int_max_str_digits() digits.
+                yield location, ParseError(f"unreadable JSON: {err}")
                 continue
             if not isinstance(value, dict):
                 yield location, ParseError(f"expected a JSON object, got {type(value).__name__}")
@@ -208,7 +239,7 @@ def output_format(out: str | Path, fmt: str | None = None) -> Literal["jsonl", "
         return "jsonl"
     if fmt == "parquet":
         return "parquet"
-    raise ValueError(f"unknown output format {fmt!r}; expected jsonl or parquet")
+    raise ConfigError(f"unknown output format {fmt!r}; expected jsonl or parquet")
 
 
 def write_dataset(

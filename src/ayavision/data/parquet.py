@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 from ayavision.data.errors import DataError
 from ayavision.data.images import read_image_bytes
 from ayavision.data.record import ConversationRecord
+from ayavision.errors import ConfigError
 from ayavision.utils.fs import atomic_dir
 
 if TYPE_CHECKING:
@@ -82,7 +83,7 @@ def write_parquet_shards(
     an empty input still writes one empty shard, so the folder keeps its schema.
     """
     if rows_per_shard < 1:
-        raise ValueError(f"rows_per_shard must be at least 1, got {rows_per_shard}")
+        raise ConfigError(f"rows_per_shard must be at least 1, got {rows_per_shard}")
     root = Path(dataset_root) if dataset_root is not None else None
     features = record_features()
     schema = features.arrow_schema

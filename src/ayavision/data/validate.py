@@ -123,6 +123,10 @@ def validate_dataset(
             report.problems.extend(Problem(location, str(issue), record_id) for issue in err.issues)
             # Images are checked even when another field failed, so one run reports everything.
             record_images = parse_images(raw.get("images", [])) or []
+        except RecursionError:
+            # A value nested deeper than the interpreter's stack: one bad record, not the end of the report.
+            report.problems.append(Problem(location, "nested too deeply to validate", record_id))
+            record_images = []
         if check_images:
             for index, image in enumerate(record_images):
                 problem = images.problem(image)

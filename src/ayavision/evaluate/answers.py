@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ayavision.errors import AyaVisionError
 from ayavision.evaluate.jsonlog import JsonLog
 
 REQUIRED_KEYS = ("id", "bench", "language", "prompt", "answer", "model", "generation")
@@ -47,7 +48,7 @@ class Generated:
     completion_tokens: int | None = None
 
 
-class AnswersError(ValueError):
+class AnswersError(AyaVisionError, ValueError):
     """An answers file that is malformed, mixes runs, or does not match what it is used with."""
 
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ayavision.errors import AyaVisionError
 from ayavision.evaluate import parsers
 from ayavision.evaluate.fields import FieldAlias, ImageArchive, ImageFinder, RowFields
 from ayavision.evaluate.items import BenchItem
@@ -73,7 +74,7 @@ class Benchmark:
     withheld_labels: WithheldLabels | None = None
 
 
-class UnknownBenchmarkError(ValueError):
+class UnknownBenchmarkError(AyaVisionError, ValueError):
     """A benchmark name that is not in the registry."""
 
 

@@ -63,7 +63,9 @@ def read_archive_member(archive: Path, member: str) -> bytes:
         handle = _zip(archive)
         info = handle.getinfo(member)
         if info.file_size > MAX_ARCHIVE_MEMBER_BYTES:
-            raise ValueError(f"{member} in {archive} holds {info.file_size} bytes, over {MAX_ARCHIVE_MEMBER_BYTES}")
+            raise BenchmarkDataError(
+                f"{member} in {archive} holds {info.file_size} bytes, over {MAX_ARCHIVE_MEMBER_BYTES}"
+            )
         return handle.read(info)  # zipfile stops at the declared size and checks the CRC
 
 

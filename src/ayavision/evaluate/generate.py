@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ayavision.backends.base import Backend, ChatRequest, ChatResponse
+from ayavision.errors import AyaVisionError, ConfigError, InputError
 from ayavision.evaluate.answers import AnswersError, Generated, read_answers
 from ayavision.evaluate.items import BenchItem
 from ayavision.evaluate.jsonlog import JsonLog
@@ -26,7 +27,7 @@ if TYPE_CHECKING:  # torch and transformers load only when a local model is used
     from ayavision.evaluate.local_model import LocalModel
 
 
-class GenerationIncomplete(RuntimeError):
+class GenerationIncomplete(AyaVisionError, RuntimeError):
     """Some items got no answer; the others are saved, and a rerun answers only the missing ones."""
 
     def __init__(self, summary: GenerateSummary) -> None:
@@ -104,10 +105,10 @@ def _pending(
 
 def _check_items(items: list[BenchItem]) -> None:
     if not items:
-        raise ValueError("no items to answer")
+        raise InputError("no items to answer")
     benches = {item.bench for item in items}
     if len(benches) > 1:
-        raise ValueError(f"items from several benchmarks ({', '.join(sorted(benches))}); one answers file each")
+        raise InputError(f"items from several benchmarks ({', '.join(sorted(benches))}); one answers file each")
 
 
 def generate_answers(
@@ -126,7 +127,7 @@ def generate_answers(
     Raises ``GenerationIncomplete`` if some items failed; the answers of the others are kept.
     """
     if (model is None) == (backend is None):
-        raise ValueError("give exactly one of a local model or a backend")
+        raise ConfigError("give exactly one of a local model or a backend")
     settings = settings or GenerationSettings()
     _check_items(items)
     out = Path(out)

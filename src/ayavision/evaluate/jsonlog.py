@@ -13,8 +13,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from ayavision.errors import AyaVisionError
 
-class JsonLogError(ValueError):
+
+class JsonLogError(AyaVisionError, ValueError):
     """A line of a results file that is not a JSON object; the message starts with ``FILE:LINE``."""
 
 

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from ayavision.backends.base import Backend, ChatRequest
+from ayavision.errors import AyaVisionError, ConfigError
 from ayavision.evaluate.answers import Answers, AnswersError, check_same_items, read_answers
 from ayavision.evaluate.benchmarks import get_benchmark
 from ayavision.evaluate.items import BenchItem
@@ -44,7 +45,7 @@ JUDGMENTS = "judgments.jsonl"
 RESULTS = "results.json"
 
 
-class JudgeIncomplete(RuntimeError):
+class JudgeIncomplete(AyaVisionError, RuntimeError):
     """Some games could not be judged; results so far are saved and a rerun judges only the rest."""
 
 
@@ -108,7 +109,7 @@ def _check_inputs(a: Answers, b: Answers, items: dict[str, BenchItem] | None) ->
     check_same_items(a, b)
     bench = get_benchmark(a.bench or "")
     if items is None and bench.has_images:
-        raise ValueError(
+        raise ConfigError(
             f"{bench.name} items have images the judge must see: give the benchmark data (--data PATH); the "
             f"answers record none that exists ({a.data})"
         )

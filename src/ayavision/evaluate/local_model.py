@@ -10,6 +10,7 @@ from typing import Any
 import torch
 from PIL import Image
 
+from ayavision.errors import ConfigError
 from ayavision.evaluate.answers import Generated
 from ayavision.evaluate.items import BenchItem
 from ayavision.evaluate.settings import GenerationSettings
@@ -79,7 +80,7 @@ class LocalModel:
         self, items: list[BenchItem], images: list[list[Image.Image]], settings: GenerationSettings
     ) -> list[Generated]:
         if not self.multimodal and any(images):
-            raise ValueError(f"{self.folder} is a text-only model; it cannot answer items with images")
+            raise ConfigError(f"{self.folder} is a text-only model; it cannot answer items with images")
         conversations = [build_messages(imgs, item.prompt) for item, imgs in zip(items, images, strict=True)]
         padding = {"processor_kwargs": {"padding": True}} if self.multimodal else {"padding": True}
         inputs = self.processor.apply_chat_template(

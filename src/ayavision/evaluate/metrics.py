@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from ayavision.errors import InputError
 from ayavision.evaluate.answers import Answers, AnswersError, check_covers
 from ayavision.evaluate.choices import LETTERS, extract_choice
 from ayavision.evaluate.items import BenchItem
@@ -117,7 +118,7 @@ def score_academic(
     """
     settings = settings or ScoreSettings()
     if not items:
-        raise ValueError("no items to score")
+        raise InputError("no items to score")
     if answers.bench is not None and answers.bench != items[0].bench:
         raise AnswersError(f"{answers.path} answers {answers.bench!r}, not {items[0].bench!r}")
     check_covers(answers, (item.id for item in items))

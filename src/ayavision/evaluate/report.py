@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from ayavision.errors import AyaVisionError
 from ayavision.evaluate.judge import RESULTS
 from ayavision.evaluate.metrics import SCORES
 from ayavision.evaluate.plots import accuracy_plot, language_label, winrate_plot
@@ -15,7 +16,7 @@ from ayavision.utils.fs import atomic_dir
 REPORT = "report.md"
 
 
-class ReportInputError(ValueError):
+class ReportInputError(AyaVisionError, ValueError):
     """A result folder that holds no results, or results that cannot be read."""
 
 

@@ -9,6 +9,7 @@ from typing import Any, Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ayavision.errors import ConfigError
 from ayavision.utils.errors import format_validation_error
 
 
@@ -81,13 +82,13 @@ def load_settings(cls: type[S], path: str | Path | None = None, **overrides: Any
         try:
             loaded = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
         except (json.JSONDecodeError, yaml.YAMLError) as err:
-            raise ValueError(f"{path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {err}") from None
+            raise ConfigError(f"{path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {err}") from None
         if loaded is not None and not isinstance(loaded, dict):
-            raise ValueError(f"{path}: expected a mapping of settings, got {type(loaded).__name__}")
+            raise ConfigError(f"{path}: expected a mapping of settings, got {type(loaded).__name__}")
         values.update(loaded or {})
     values.update({key: value for key, value in overrides.items() if value is not None})
     try:
         return cls(**values)
     except ValidationError as err:
         where = f"{path}: " if path is not None else ""
-        raise ValueError(f"{where}{format_validation_error(err)}") from None
+        raise ConfigError(f"{where}{format_validation_error(err)}") from None

@@ -32,6 +32,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ayavision.errors import AyaVisionError
 from ayavision.languages import LANGUAGES, Language, get_language, is_known_language
 
 ROW_SUFFIXES = (".jsonl", ".json", ".parquet")
@@ -52,7 +53,7 @@ for _lang in LANGUAGES:
     _NAMES[_lang.native_name.casefold()] = _lang.iso
 
 
-class BenchmarkDataError(ValueError):
+class BenchmarkDataError(AyaVisionError, ValueError):
     """A benchmark file or row that cannot be used; the message names the file, the row and the field."""
 
 

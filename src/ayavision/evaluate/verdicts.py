@@ -16,6 +16,8 @@ from importlib import resources
 from string import Template
 from typing import Any
 
+from ayavision.errors import ConfigError
+
 VERDICTS: dict[str, int] = {"A>>B": 2, "A>B": 1, "A=B": 0, "B>A": -1, "B>>A": -2}
 _BY_VALUE = {value: label for label, value in VERDICTS.items()}
 _LABEL = re.compile(r"\[\[\s*([AB])\s*(>>|>|=|<<|<)\s*([AB])\s*\]\]")
@@ -60,7 +62,7 @@ class JudgePrompt:
         sections = {name: body.strip("\n") for name, body in zip(parts[1::2], parts[2::2], strict=True)}
         missing = {"system", "user", "images", "reference", "retry"} - sections.keys()
         if missing:
-            raise ValueError(f"judge prompt template lacks section(s): {', '.join(sorted(missing))}")
+            raise ConfigError(f"judge prompt template lacks section(s): {', '.join(sorted(missing))}")
         return cls(
             system=sections["system"],
             user=Template(sections["user"]),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ayavision.errors import AyaVisionError
 
-class MergeError(ValueError):
+
+class MergeError(AyaVisionError, ValueError):
     """Inputs or options that cannot be merged; nothing has been written when it is raised."""

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 import jinja2.nodes
 
+from ayavision.errors import AyaVisionError
+
 if TYPE_CHECKING:  # the backends import this module before (and without) loading transformers
     from transformers import PreTrainedTokenizerBase
 
@@ -87,7 +89,7 @@ PLAIN_CHAT_TEMPLATE = IMAGE_AWARE_PRELUDE + (
 )
 
 
-class ChatFormatError(ValueError):
+class ChatFormatError(AyaVisionError, ValueError):
     """A conversation whose assistant turns the template does not render as a growing prefix; names the record."""
 
 
@@ -119,7 +121,7 @@ def install_chat_template(tokenizer: PreTrainedTokenizerBase) -> str | None:
         tokenizer.chat_template = COHERE_CHAT_TEMPLATE
         return "the tokenizer had no chat template: installed the Cohere-style one (its turn tokens exist)"
     if tokenizer.eos_token is None:
-        raise ValueError("the LLM's tokenizer has neither a chat template nor an eos token to end answers with")
+        raise ChatFormatError("the LLM's tokenizer has neither a chat template nor an eos token to end answers with")
     tokenizer.chat_template = PLAIN_CHAT_TEMPLATE
     return "the tokenizer had no chat template (a base LLM): installed a plain-text one ('User: ...', 'Assistant: ...')"
 

@@ -15,11 +15,13 @@ from typing import BinaryIO
 import torch
 from safetensors import safe_open
 
+from ayavision.errors import AyaVisionError
+
 SINGLE_FILE = "model.safetensors"
 INDEX_FILE = "model.safetensors.index.json"
 
 
-class CheckpointError(ValueError):
+class CheckpointError(AyaVisionError, ValueError):
     """A checkpoint folder that cannot be read; the message names the folder or file."""
 
 

@@ -15,6 +15,8 @@ from typing import Any
 import transformers
 from packaging.version import Version
 
+from ayavision.model.checkpoint import CheckpointError
+
 # Whether this transformers' AyaVision head multiplies the logits by the LLM's logit_scale (as the LLM itself and
 # vLLM do); earlier 5.x heads do not.
 HEAD_APPLIES_LOGIT_SCALE = Version(transformers.__version__).release >= (5, 25)
@@ -46,10 +48,17 @@ def logit_scale_note(text_config: Any) -> str | None:
     )
 
 
+def require_model_folder(folder: str | Path) -> None:
+    """Refuse a path that is not a saved model: transformers would take it for a Hub repo id and fail obscurely."""
+    if not (Path(folder) / "config.json").is_file():
+        raise CheckpointError(f"{folder}: not a model folder (no config.json)")
+
+
 def load_vlm(folder: str | Path, dtype: Any = "auto"):
     """An AyaVision (or any image-text-to-text) folder loaded with the Auto class, its text config completed."""
     from transformers import AutoModelForImageTextToText
 
+    require_model_folder(folder)
     model = AutoModelForImageTextToText.from_pretrained(str(folder), dtype=dtype)
     complete_text_config(model.config)
     return model

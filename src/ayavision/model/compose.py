@@ -17,11 +17,11 @@ from transformers import (
 )
 
 from ayavision.model.chat_format import install_chat_template, stop_token_ids
-from ayavision.model.checkpoint import iter_tensors, list_tensors
+from ayavision.model.checkpoint import CheckpointError, iter_tensors, list_tensors
 from ayavision.model.compat import complete_text_config, load_vlm, logit_scale_note
 from ayavision.model.llm import load_tokenizer, map_llm_name, resolve_text_config
 from ayavision.model.processor import build_processor
-from ayavision.model.spec import ModelSpec
+from ayavision.model.spec import ModelSpec, SpecError
 from ayavision.model.tokens import IMG_PATCH, add_multimodal_tokens
 from ayavision.model.vision import check_grid, encoder_state_dict, resolve_encoder
 
@@ -154,7 +154,7 @@ def _copy(
         report.unexpected.append(name)
         return
     if tuple(param.shape) != tuple(tensor.shape):
-        raise ValueError(f"{name}: checkpoint shape {tuple(tensor.shape)} != model shape {tuple(param.shape)}")
+        raise CheckpointError(f"{name}: checkpoint shape {tuple(tensor.shape)} != model shape {tuple(param.shape)}")
     with torch.no_grad():
         param.copy_(tensor.to(param.dtype))
     filled.add(name)
@@ -237,7 +237,7 @@ def _from_base(spec: ModelSpec) -> Composed:
     report = LoadReport(notes=[f"started from {spec.base}"])
     model = load_vlm(spec.base, DTYPES[spec.dtype])
     if not isinstance(model, AyaVisionForConditionalGeneration):
-        raise ValueError(f"base: {spec.base} holds a {type(model).__name__}, not an AyaVision model")
+        raise SpecError(f"base: {spec.base} holds a {type(model).__name__}, not an AyaVision model")
     processor = AutoProcessor.from_pretrained(spec.base)
     # The folder's own (image-aware) template is kept; only a folder without one is given one.
     processor.tokenizer.chat_template = processor.chat_template or processor.tokenizer.chat_template

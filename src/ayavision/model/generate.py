@@ -8,6 +8,7 @@ from pathlib import Path
 import torch
 from PIL import Image
 
+from ayavision.errors import InputError
 from ayavision.model.store import load_pretrained
 
 
@@ -66,7 +67,7 @@ def open_images(paths: list[str | Path]) -> list[Image.Image]:
         except FileNotFoundError:
             raise FileNotFoundError(f"{path}: no such image") from None
         except OSError as err:
-            raise ValueError(f"{path}: not a readable image ({err})") from None
+            raise InputError(f"{path}: not a readable image ({err})") from None
     return images
 
 

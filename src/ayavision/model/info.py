@@ -12,6 +12,7 @@ from transformers import AyaVisionConfig, AyaVisionForConditionalGeneration
 
 from ayavision.model.chat_format import install_chat_template
 from ayavision.model.checkpoint import LAYOUT_STYLES, dtype_bytes, layout_kind, list_tensors
+from ayavision.model.compat import require_model_folder
 from ayavision.model.compose import assemble_config
 from ayavision.model.llm import load_tokenizer
 from ayavision.model.presets import PRESETS
@@ -83,6 +84,7 @@ def describe_spec(spec: ModelSpec) -> ModelInfo:
 
 def describe_folder(folder: str | Path) -> ModelInfo:
     folder = Path(folder)
+    require_model_folder(folder)
     config = AyaVisionConfig.from_pretrained(folder)
     processor_cfg = _read_json(folder / "processor_config.json") or {}
     image_cfg = processor_cfg.get("image_processor") or _read_json(folder / "preprocessor_config.json") or {}

@@ -8,11 +8,12 @@ from pathlib import Path
 from transformers import AutoConfig, AutoTokenizer, PretrainedConfig, PreTrainedTokenizerBase
 from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES, MODEL_MAPPING_NAMES
 
+from ayavision.errors import AyaVisionError
 from ayavision.model.spec import LLMSpec
 from ayavision.model.tokens import train_tiny_tokenizer
 
 
-class LLMError(ValueError):
+class LLMError(AyaVisionError, ValueError):
     """An LLM that cannot be composed; the message says why."""
 
 

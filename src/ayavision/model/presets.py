@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ayavision.errors import AyaVisionError
 from ayavision.model.spec import ConnectorSpec, LLMSpec, ModelSpec, TilingSpec, VisionSpec
 
 # SigLIP2-so400m: the encoder of both released models (hidden 1152, MLP 4304, 27 layers, 16 heads).
@@ -83,7 +84,7 @@ PRESETS: dict[str, ModelSpec] = {
 }
 
 
-class UnknownPresetError(KeyError):
+class UnknownPresetError(AyaVisionError, KeyError):
     def __str__(self) -> str:
         return f"unknown preset {self.args[0]!r}; presets: {', '.join(PRESETS)}"
 

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from ayavision.errors import AyaVisionError
 from ayavision.utils.errors import format_validation_error
 from ayavision.utils.yamlfile import read_yaml_mapping
 
@@ -97,7 +98,7 @@ class ModelSpec(_Strict):
         return self
 
 
-class SpecError(ValueError):
+class SpecError(AyaVisionError, ValueError):
     """A model config file that cannot be read or does not validate; the message names the file and field."""
 
 

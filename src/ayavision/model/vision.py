@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from transformers import SiglipVisionConfig
 
+from ayavision.errors import AyaVisionError
 from ayavision.model.checkpoint import CheckpointError, iter_tensors
 from ayavision.model.spec import VisionSpec
 
@@ -30,7 +31,7 @@ _CONFIG_KEYS = (
 )
 
 
-class EncoderError(ValueError):
+class EncoderError(AyaVisionError, ValueError):
     """An encoder that cannot be composed; the message says why and what to change."""
 
 

@@ -13,7 +13,7 @@ from ayavision.annotate.config import BackendSpec, ExecutorConfig, LocalExecutor
 from ayavision.evaluate.settings import GenerationSettings, JudgeSettings, ScoreSettings
 from ayavision.model.spec import ModelSpec
 from ayavision.recipe.overrides import Override, OverrideError, apply_overrides
-from ayavision.train.config import TrainRecipe
+from ayavision.train.config import RecipeError, TrainRecipe
 from ayavision.utils.errors import format_validation_error
 from ayavision.utils.yamlfile import read_yaml_mapping
 
@@ -97,11 +97,7 @@ class RecipeConfig(_Strict):
             return self.merge.text_llm
         if self.model.llm is not None and self.model.llm.checkpoint is not None:
             return self.model.llm.checkpoint
-        raise ValueError("merge.text_llm: the model's LLM is not a checkpoint folder; say which text LLM to merge")
-
-
-class RecipeError(ValueError):
-    """A recipe that cannot be read or does not validate; the message names the file and field."""
+        raise RecipeError("merge.text_llm: the model's LLM is not a checkpoint folder; say which text LLM to merge")
 
 
 # Data sources registered by plug-ins: name -> function(options, out_folder) -> summary dict, and the typed

@@ -17,6 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
+from ayavision.errors import USER_ERRORS, AyaVisionError, ConfigError
+from ayavision.utils.errors import format_validation_error
 from ayavision.utils.fs import atomic_write_text
 
 DONE = "DONE"
@@ -57,8 +61,9 @@ class RunReport:
     summaries: dict[str, Any] = field(default_factory=dict)
 
 
-class RecipeRunError(RuntimeError):
-    """A stage failed; its folder is left without DONE so the next run redoes it."""
+class RecipeRunError(AyaVisionError, RuntimeError):
+    """A stage failed on a user error (its cause is chained), or cannot run yet; its folder is left without DONE
+    so the next run redoes it. A bug in a stage is not wrapped: it propagates as itself, with its traceback."""
 
 
 def fingerprint(settings: dict[str, Any], upstream: list[str], run_dir: Path | None = None) -> str:
@@ -75,7 +80,7 @@ def plan(stages: list[Stage], run_dir: Path, only: str | None = None, start: str
     names = [s.name for s in stages]
     for flag, name in (("--only", only), ("--from", start)):
         if name is not None and name not in names:
-            raise ValueError(f"{flag} {name!r}: no such stage; stages: {', '.join(names)}")
+            raise ConfigError(f"{flag} {name!r}: no such stage; stages: {', '.join(names)}")
     prints: dict[str, str] = {}
     items = []
     forced = False
@@ -143,8 +148,13 @@ def execute(
         context = StageContext(run_dir, folder, settings, {n: run_dir / n for n in stage.needs}, log)
         try:
             summary = stage.run(context)
+        except USER_ERRORS as err:
+            raise RecipeRunError(f"stage {stage.name!r} failed: {_describe(err)}") from err
         except Exception as err:
-            raise RecipeRunError(f"stage {stage.name!r} failed: {err}") from err
+            # A bug (possibly after hours of training): re-raised as itself so its traceback shows where; the
+            # folder stays without DONE, like a user error's. The note says which stage it was.
+            err.add_note(f"in recipe stage {stage.name!r}; its folder {folder} is left without {DONE}")
+            raise
         elapsed = time.perf_counter() - started
         atomic_write_text(
             folder / DONE,
@@ -158,6 +168,13 @@ def execute(
         report.summaries[stage.name] = summary
         log(f"[{stage.name}] done in {elapsed:.1f}s")
     return report
+
+
+def _describe(err: Exception) -> str:
+    """A user error in one line: a pydantic error names each field, a KeyError's quotes are dropped."""
+    if isinstance(err, ValidationError):
+        return format_validation_error(err)
+    return str(err).strip("'\"") if isinstance(err, KeyError) else str(err)
 
 
 def _done_fingerprint(folder: Path) -> str | None:

@@ -13,10 +13,12 @@ from typing import Any
 
 import yaml
 
+from ayavision.errors import AyaVisionError
+
 Override = tuple[str, Any]  # (dotted key, value)
 
 
-class OverrideError(ValueError):
+class OverrideError(AyaVisionError, ValueError):
     """A `--set` that cannot be read or applied; the message names it."""
 
 

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from ayavision.recipe.config import DATA_SOURCES, RecipeConfig
+from ayavision.recipe.config import DATA_SOURCES, RecipeConfig, RecipeError
 from ayavision.recipe.engine import Stage, StageContext
 
 # Conventional places inside the run folder, so that recipes can name them with {run}.
@@ -86,20 +86,20 @@ def build_stages(recipe: RecipeConfig, run: Path) -> list[Stage]:
 
 def _stage_settings(recipe: RecipeConfig, name: str) -> dict:
     if name not in recipe.train.stages:
-        raise ValueError(f"train.stages: the recipe needs a stage named {name!r}")
+        raise RecipeError(f"train.stages: the recipe needs a stage named {name!r}")
     # num_workers changes how fast batches are made, never which: a finished stage stays valid when it changes.
     return json.loads(recipe.train.stages[name].model_dump_json(exclude={"num_workers"}))
 
 
 def _data(recipe: RecipeConfig, ctx: StageContext) -> dict:
-    from ayavision.data import validate_dataset
+    from ayavision.data import DataError, validate_dataset
 
     if recipe.data.source is not None:
         return DATA_SOURCES[recipe.data.source](recipe.data.options, ctx.folder)
     report = validate_dataset(recipe.data.original)
     if not report.ok:
         first = "; ".join(f"{p.location}: {p.message}" for p in report.problems[:5])
-        raise ValueError(f"data.original: {len(report.problems)} problem(s), e.g. {first}")
+        raise DataError(f"data.original: {len(report.problems)} problem(s), e.g. {first}")
     return {"records": report.records_checked}
 
 

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from ayavision.errors import AyaVisionError
 from ayavision.utils.errors import format_validation_error
 from ayavision.utils.yamlfile import read_yaml_mapping
 
@@ -108,8 +109,11 @@ class TrainRecipe(_Strict):
         return self
 
 
-class RecipeError(ValueError):
-    """A recipe file that cannot be read or does not validate; the message names the file and field."""
+class RecipeError(AyaVisionError, ValueError):
+    """A recipe (or its train section alone) that cannot be read or does not validate; names the file and field.
+
+    The one recipe error: `ayavision.recipe.config` raises this class too.
+    """
 
 
 def load_train_recipe(path: str | Path) -> TrainRecipe:

@@ -6,6 +6,7 @@ from collections import deque
 
 from transformers import AyaVisionProcessor
 
+from ayavision.errors import ConfigError
 from ayavision.train.config import StageConfig, TrainRecipe
 from ayavision.train.data_workers import WorkerPool
 from ayavision.train.mixture import MixtureReport, MixtureSampler, SourcedRecord, load_bucket
@@ -81,7 +82,7 @@ class RowStream:
             self.report.truncated += int(truncated)
             self.report.add(source[0], self._item(source).record)
             return sample
-        raise ValueError(
+        raise ConfigError(
             f"{MAX_CONSECUTIVE_SKIPS} samples in a row could not be used: {dict(self.report.skipped)}; "
             "raise seq_len or change the overflow policy"
         )

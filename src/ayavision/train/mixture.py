@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ayavision.data import ConversationRecord, dataset_root, read_records
+from ayavision.errors import AyaVisionError
 
 
 @dataclass(frozen=True)
@@ -20,7 +21,7 @@ class SourcedRecord:
     root: Path
 
 
-class MixtureError(ValueError):
+class MixtureError(AyaVisionError, ValueError):
     """A mixture that cannot be drawn from (an empty bucket with a share, say)."""
 
 

@@ -7,6 +7,7 @@ import math
 import torch
 from torch import nn
 
+from ayavision.errors import AyaVisionError, ConfigError
 from ayavision.train.config import Part, StageConfig
 
 PART_PREFIXES: dict[Part, str] = {
@@ -27,7 +28,7 @@ def part_of(name: str) -> Part | None:
     return None
 
 
-class NothingToTrainError(ValueError):
+class NothingToTrainError(AyaVisionError, ValueError):
     """A stage whose settings leave no parameter trainable."""
 
 
@@ -73,7 +74,7 @@ def build_optimizer(model: nn.Module, stage: StageConfig, stage_name: str) -> to
     for (part, decay), params in sorted(groups.items()):
         lr = stage.lr.get(part)  # type: ignore[call-overload]
         if lr is None:
-            raise ValueError(f"stages.{stage_name}.lr: no learning rate for trained part {part!r}")
+            raise ConfigError(f"stages.{stage_name}.lr: no learning rate for trained part {part!r}")
         param_groups.append(
             {
                 "params": params,

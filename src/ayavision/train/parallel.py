@@ -11,10 +11,12 @@ import torch
 from accelerate import Accelerator, DistributedType, PartialState
 from accelerate.utils import FullyShardedDataParallelPlugin
 
+from ayavision.errors import AyaVisionError
+
 Sharding = Literal["none", "fsdp1", "fsdp2", "deepspeed"]
 
 
-class ParallelSetupError(ValueError):
+class ParallelSetupError(AyaVisionError, ValueError):
     """A launch configuration the trainer cannot run (FSDP1 on CPU processes, say)."""
 
 

@@ -8,6 +8,7 @@ import torch
 from transformers import AyaVisionProcessor
 
 from ayavision.data.images import image_sizes, load_images
+from ayavision.errors import AyaVisionError
 from ayavision.model.chat_format import ChatFormatError, plan_conversation, stop_token_ids
 from ayavision.model.tokens import END_OF_IMG, IMG_PATCH, START_OF_IMG, tile_tags
 from ayavision.train.mixture import SourcedRecord
@@ -34,7 +35,7 @@ class Sample:
         return sum(t != IGNORE for t in self.targets)
 
 
-class SampleError(ValueError):
+class SampleError(AyaVisionError, ValueError):
     """A record the chat template cannot supervise (no assistant tokens found): a setup error, not a data one."""
 
 

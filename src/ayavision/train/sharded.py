@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 from accelerate import Accelerator
 
+from ayavision.errors import AyaVisionError
 from ayavision.train.state import (
     STATE_FILE,
     checkpoint_dir,
@@ -28,7 +29,7 @@ ENGINE_DIR = "deepspeed"  # DeepSpeed's own checkpoint layout
 ENGINE_TAG = "engine"
 
 
-class ResumeError(ValueError):
+class ResumeError(AyaVisionError, ValueError):
     """A checkpoint this launch cannot continue (another format, or a process count the format cannot reshard)."""
 
 

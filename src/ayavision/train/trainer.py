@@ -15,6 +15,7 @@ import torch
 from accelerate import DistributedType
 from transformers import AutoProcessor
 
+from ayavision.errors import AyaVisionError
 from ayavision.model.compat import load_vlm
 from ayavision.model.store import save_model
 from ayavision.train.config import StageConfig, TrainRecipe
@@ -42,7 +43,7 @@ COMPLETE = "COMPLETE"
 CRASH_AFTER_STEP_ENV = "AYAVISION_CRASH_AFTER_STEP"
 
 
-class TrainSetupError(ValueError):
+class TrainSetupError(AyaVisionError, ValueError):
     """A problem found before any training work starts."""
 
 

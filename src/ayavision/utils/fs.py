@@ -9,6 +9,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from ayavision.errors import AyaVisionError
+
 
 @contextlib.contextmanager
 def atomic_file(path: str | Path, mode: str = "w", encoding: str | None = "utf-8") -> Iterator:
@@ -32,7 +34,7 @@ def atomic_write_text(path: str | Path, text: str) -> None:
         handle.write(text)
 
 
-class OutputExistsError(FileExistsError):
+class OutputExistsError(AyaVisionError, FileExistsError):
     """The output folder exists and the caller did not ask to overwrite it."""
 
 

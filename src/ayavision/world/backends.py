@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ayavision.backends.base import Backend, BackendError, ChatRequest, ChatResponse, register_backend
+from ayavision.errors import ConfigError
 from ayavision.world.grammar import short_answer
 from ayavision.world.oracle import grade, read_text, scene_answer, verdict
 from ayavision.world.prompts import (
@@ -81,7 +82,7 @@ class WorldBackend(Backend):
         except ValidationError as err:
             problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or '?'}: {e['msg']}" for e in err.errors())
             known = ", ".join(self.options_type.model_fields)
-            raise ValueError(f"{self.kind}: bad option(s): {problems} (options: {known})") from None
+            raise ConfigError(f"{self.kind}: bad option(s): {problems} (options: {known})") from None
         self.name = self.kind
 
     def identity(self) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from ayavision.errors import AyaVisionError
 from ayavision.languages import LANGUAGES, nllb_code
 from ayavision.utils.errors import format_validation_error
 from ayavision.utils.yamlfile import read_yaml_mapping
@@ -99,7 +100,7 @@ class TextTaskConfig(Strict):
         return value
 
 
-class ConfigFileError(ValueError):
+class ConfigFileError(AyaVisionError, ValueError):
     """A world config file that cannot be read or does not validate."""
 
 

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from PIL import ImageFont
 
+from ayavision.errors import AyaVisionError
+
 # Scripts DejaVu Sans draws without shaping; Arabic and Hebrew would also need bidi and joining (libraqm).
 _DEJAVU_SCRIPTS = ("Latn", "Cyrl", "Grek")
 _CANDIDATES = (
@@ -21,7 +23,7 @@ _CANDIDATES = (
 FONT_ENV = "AYAVISION_WORLD_FONT"  # a .ttf that covers Latin, Cyrillic and Greek
 
 
-class FontUnavailableError(RuntimeError):
+class FontUnavailableError(AyaVisionError, RuntimeError):
     """Text in a script that no font on this machine can draw was asked for."""
 
 

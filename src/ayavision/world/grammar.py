@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+from ayavision.errors import AyaVisionError
 from ayavision.world.frames import FRAMES, SLOT_KINDS
 from ayavision.world.lexicon import PLACEHOLDER, Lexicon, load_lexicon, placeholders, variants_of
 
@@ -15,7 +16,7 @@ from ayavision.world.lexicon import PLACEHOLDER, Lexicon, load_lexicon, placehol
 TERMINATORS = ".?!;。？！؟।"
 
 
-class RenderError(ValueError):
+class RenderError(AyaVisionError, ValueError):
     """A frame asked for with slot values that are missing or not in the world's vocabulary."""
 
 

@@ -10,6 +10,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from ayavision.errors import AyaVisionError
 from ayavision.languages import LANGUAGES, get_language
 from ayavision.utils.errors import format_validation_error
 from ayavision.world.frames import COUNT_VARIANTS, FRAMES, SLOT_KINDS
@@ -22,7 +23,7 @@ _PLACEHOLDER = re.compile(r"\{([a-z0-9]+)(?:\.([a-z_]+))?\}")
 Template = str | list[str] | dict[str, str]
 
 
-class LexiconError(ValueError):
+class LexiconError(AyaVisionError, ValueError):
     """A lexicon file that is missing, malformed or incomplete; the message names the file and the entry."""
 
 

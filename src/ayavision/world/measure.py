@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ayavision.data import ConversationRecord, read_records
+from ayavision.errors import InputError
 from ayavision.world.teacher import corrupts
 from ayavision.world.translate import corpus_chrf, natural_translate
 
@@ -29,7 +30,7 @@ def was_corrupted(record: ConversationRecord, seed: int | None = None, rate: flo
         rate = float(teacher.get("hallucination_rate", 0.0))
     scene_ids = record.meta.get("world", {}).get("scene_ids")
     if not scene_ids:
-        raise ValueError(f"record {record.id!r} has no meta.world.scene_ids: not a shapes-world record")
+        raise InputError(f"record {record.id!r} has no meta.world.scene_ids: not a shapes-world record")
     # The teacher draws for each turn it recaptions; a record is corrupted when any of its answers is.
     asked = [message.text() for message in record.messages if message.role == "user"]
     return any(corrupts(seed, rate, list(scene_ids), instruction) for instruction in asked)

@@ -19,6 +19,7 @@ from typing import Any
 
 from pydantic import Field, ValidationError
 
+from ayavision.errors import ConfigError
 from ayavision.recipe.config import RecipeConfig, register_data_source
 from ayavision.recipe.engine import DONE
 from ayavision.recipe.report import register_report_section
@@ -66,7 +67,7 @@ def shapes_world_source(options: dict[str, Any], out: Path) -> dict[str, Any]:
     try:
         settings = WorldSourceOptions.model_validate(options)
     except ValidationError as err:
-        raise ValueError(f"data.options: {format_validation_error(err)}") from None
+        raise ConfigError(f"data.options: {format_validation_error(err)}") from None
     parts = out / "parts"
     original = make_world_dataset(out / "original", settings.original)
     vqa = make_world_dataset(out / "bench" / "world-vqa", settings.vqa_bench)

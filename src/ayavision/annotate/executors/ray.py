@@ -24,6 +24,7 @@ from ayavision.annotate.executors import Job
 from ayavision.annotate.inputs import InputItem
 from ayavision.annotate.step import SharedContext
 from ayavision.backends import BackendError
+from ayavision.errors import ConfigError
 
 _BATCHES_AHEAD = 2  # per worker: one being processed, one waiting, so a worker never idles on the driver
 
@@ -74,7 +75,7 @@ class RayExecutor:
 
     def run(self, job: Job) -> None:
         if job.spec.backend is None and job.backend is not None:
-            raise ValueError(
+            raise ConfigError(
                 "the Ray executor builds the backend on each worker: give it as a spec (registry name and options), "
                 "not as a built object"
             )

@@ -9,9 +9,10 @@ from importlib import resources
 from pathlib import Path
 
 from ayavision.annotate.config import CometConfig
+from ayavision.errors import AyaVisionError, ConfigError
 
 
-class CometError(RuntimeError):
+class CometError(AyaVisionError, RuntimeError):
     """The COMET environment failed; the message carries the end of its error output."""
 
 
@@ -20,7 +21,7 @@ def comet_scores(pairs: list[dict[str, str]], config: CometConfig, timeout: floa
     if not pairs:
         return []
     if not Path(config.python).exists():
-        raise ValueError(f"COMET python {config.python} does not exist (create an environment with unbabel-comet)")
+        raise ConfigError(f"COMET python {config.python} does not exist (create an environment with unbabel-comet)")
     script = resources.files("ayavision.annotate.metrics") / "comet_score.py"
     with tempfile.TemporaryDirectory(prefix="ayavision-comet-") as tmp, resources.as_file(script) as script_path:
         source, target = Path(tmp) / "pairs.jsonl", Path(tmp) / "scores.json"

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 from ayavision.annotate.metrics.mtld import _UNSPACED, _split_unspaced
+from ayavision.errors import ConfigError
 
 _REGEX_TOKENS = re.compile(r"\w+|[^\w\s]")
 REGEX_TOKENIZER = r"regex:\w+|[^\w\s]"
@@ -37,7 +38,7 @@ class TokenCounter:
             try:
                 self._tokenizer = AutoTokenizer.from_pretrained(str(tokenizer))
             except (OSError, ValueError) as err:
-                raise ValueError(f"cannot load tokenizer {tokenizer}: {err}") from None
+                raise ConfigError(f"cannot load tokenizer {tokenizer}: {err}") from None
 
     def count(self, text: str) -> int:
         if self._tokenizer is None:

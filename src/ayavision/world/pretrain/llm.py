@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ayavision.errors import ConfigError
 from ayavision.languages import LANGUAGES
 from ayavision.model.tokens import END_OF_TURN
 from ayavision.world.cache import building
@@ -213,7 +214,7 @@ def pretrain_text_llm(
     descriptions = round(config.batch_size * config.description_share)
     questions = round(config.batch_size * config.scene_qa_share)
     if descriptions + questions >= config.batch_size:
-        raise ValueError("text_llm: description_share + scene_qa_share must leave room for the text task")
+        raise ConfigError("text_llm: description_share + scene_qa_share must leave room for the text task")
 
     def make_batch(step: int):
         first = step * config.batch_size
