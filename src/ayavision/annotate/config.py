@@ -5,13 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
+from ayavision.annotate.registry import STEPS
 from ayavision.languages import ENGLISH, UnknownLanguageError, nllb_code, non_english
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+from ayavision.utils.config import Strict
 
 
 class BackendSpec(BaseModel):
@@ -142,12 +141,19 @@ class MetricsConfig(Strict):
     comet: CometConfig | None = None
 
 
-ModelStepConfig = Annotated[
-    RecaptionConfig | FilterConfig | TranslateConfig | RephraseConfig, Field(discriminator="step")
-]
-AnyStepConfig = Annotated[
-    RecaptionConfig | FilterConfig | TranslateConfig | RephraseConfig | MetricsConfig, Field(discriminator="step")
-]
+# A step's config: the config model of the step its ``step`` field names, built-in or from a plug-in (see
+# ``PipelineStep``). Serialised as what it is, not as the bare ``BaseModel`` the field is typed with.
+StepConfig = SerializeAsAny[BaseModel]
+METRICS_STEP = "metrics"  # measured by the pipeline itself, not a registered step
+
+
+def step_config_type(name: str) -> type[BaseModel]:
+    """The config model of the step called ``name``; ``ConfigError`` naming the steps there are if none is."""
+    return MetricsConfig if name == METRICS_STEP else STEPS.get(name).config_type
+
+
+def step_names() -> list[str]:
+    return sorted([METRICS_STEP, *STEPS.names()])
 
 
 class LocalExecutorConfig(Strict):
@@ -185,14 +191,12 @@ class RunOptions(Strict):
     output_format: Literal["auto", "jsonl", "parquet"] = "auto"
 
 
-class PipelineStep(BaseModel):
+class PipelineStep(Strict):
     """One entry of ``steps:`` in a pipeline file: a step configuration plus the backend it calls."""
-
-    model_config = ConfigDict(extra="forbid")
 
     id: str | None = Field(None, description="folder name under out/ (default: the step name)")
     backend: str | None = Field(None, description="a name from the pipeline's backends")
-    config: AnyStepConfig
+    config: StepConfig
 
     @model_validator(mode="before")
     @classmethod
@@ -204,9 +208,32 @@ class PipelineStep(BaseModel):
             return {**outer, "config": raw}
         return raw
 
+    @field_validator("config", mode="before")
+    @classmethod
+    def _by_step(cls, raw: Any) -> Any:
+        # The registry, not a closed union, says which steps there are: a plug-in's step validates here too, by its
+        # own config model. The errors are those pydantic gives for a union discriminated by ``step``.
+        name = raw.get("step") if isinstance(raw, dict) else getattr(raw, "step", None)
+        if name is None:
+            raise PydanticCustomError(
+                "union_tag_not_found",
+                "Unable to extract tag using discriminator {discriminator}",
+                {"discriminator": "'step'"},
+            )
+        if not isinstance(name, str) or (name != METRICS_STEP and name not in STEPS):
+            raise PydanticCustomError(
+                "union_tag_invalid",
+                "Input tag {tag} found using {discriminator} does not match any of the expected tags: {expected_tags}",
+                {"tag": repr(name), "discriminator": "'step'", "expected_tags": ", ".join(map(repr, step_names()))},
+            )
+        config_type = step_config_type(name)
+        if isinstance(raw, BaseModel) and not isinstance(raw, config_type):
+            raise ValueError(f"step {name!r} takes a {config_type.__name__}, not a {type(raw).__name__}")
+        return raw if isinstance(raw, BaseModel) else config_type.model_validate(raw)
+
     @property
     def name(self) -> str:
-        return self.id or self.config.step
+        return self.id or self.config.step  # type: ignore[attr-defined]
 
 
 class PipelineConfig(Strict):
@@ -225,9 +252,8 @@ class PipelineConfig(Strict):
             if names.count(name) > 1:
                 raise ValueError(f"two steps are named {name!r}; give one an 'id'")
         for step in self.steps:
-            needs_backend = step.config.step != "metrics" and not (
-                step.config.step == "filter" and not step.config.judge
-            )
+            kind = step.config.step  # type: ignore[attr-defined]
+            needs_backend = kind != METRICS_STEP and STEPS.get(kind).needs_backend(step.config)
             if step.backend is None and needs_backend:
                 known = ", ".join(self.backends) or "none"
                 raise ValueError(f"step {step.name!r} needs a 'backend' (one of: {known})")

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from ayavision.annotate.config import BackendSpec, ModelStepConfig
+from pydantic import BaseModel
+
+from ayavision.annotate.config import BackendSpec
 from ayavision.annotate.inputs import InputItem
 from ayavision.annotate.records import record_to_json
 from ayavision.annotate.step import Outcome, RecordContext, SharedContext, Step, step_class
 from ayavision.backends import Backend, BackendError, create_backend
 from ayavision.data import DataError
-from ayavision.errors import AyaVisionError, ConfigError
+from ayavision.errors import AyaVisionError
+from ayavision.utils.plugins import load_plugins
 
 
 class StepAborted(AyaVisionError, RuntimeError):
@@ -23,12 +25,12 @@ class StepAborted(AyaVisionError, RuntimeError):
 class StepSpec:
     """Everything needed to build a step anywhere: plain data, so it travels to Ray workers."""
 
-    config: ModelStepConfig
+    config: BaseModel  # a registered step's config (its ``step`` field names the step)
     backend: BackendSpec | None = None
     plugins: list[str] = field(default_factory=list)
 
     def build_backend(self) -> Backend | None:
-        import_plugins(self.plugins)
+        load_plugins(self.plugins, "plugins")  # a Ray worker imports them too: they may register the backend
         if self.backend is None:
             return None
         return create_backend(self.backend.kind, **self.backend.options)
@@ -37,16 +39,7 @@ class StepSpec:
         """The step, with ``backend`` or one made from the spec."""
         if backend is None:
             backend = self.build_backend()
-        return step_class(self.config.step)(self.config, backend)
-
-
-def import_plugins(modules: list[str]) -> None:
-    """Import plug-in modules (they register backends or steps); a missing one is a clear error."""
-    for module in modules:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as err:
-            raise ConfigError(f"cannot import plug-in {module!r}: {err}") from None
+        return step_class(self.config.step)(self.config, backend)  # type: ignore[attr-defined]
 
 
 async def process_item(step: Step, item: InputItem, shared: SharedContext) -> dict[str, Any]:

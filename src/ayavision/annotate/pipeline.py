@@ -9,15 +9,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from ayavision.annotate.config import MetricsConfig, PipelineConfig, RunOptions
 from ayavision.annotate.engine import StepSpec
 from ayavision.annotate.metrics.report import run_metrics
 from ayavision.annotate.runner import StepResult, run_step
-from ayavision.errors import ConfigError
-from ayavision.utils.errors import format_validation_error
-from ayavision.utils.yamlfile import read_yaml_mapping
+from ayavision.utils.config import load_config
+from ayavision.utils.plugins import listed_plugins, load_plugins
 
 EXAMPLE = """\
 input: data/train.jsonl            # relative paths are relative to this file's folder
@@ -43,33 +40,20 @@ class PipelineResult:
     datasets: dict[str, Path] = field(default_factory=dict)
 
 
-def _resolve(path: Path | None, base: Path) -> Path | None:
-    return path if path is None or path.is_absolute() else base / path
-
-
 def load_pipeline(path: str | Path) -> PipelineConfig:
-    """Read and check a pipeline file; every problem names the file and the field (or line) at fault."""
+    """Read and check a pipeline file; every problem names the file and the field (or line) at fault.
+
+    The plug-ins it lists are imported first: a step or backend they register may be named in the file.
+    """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such pipeline file")
-    raw = read_yaml_mapping(path, ConfigError, "pipeline file (input, out and steps)")
-    try:
-        config = PipelineConfig.model_validate(raw)
-    except ValidationError as err:
-        raise ConfigError(f"{path}: {format_validation_error(err)}") from None
-    base = path.resolve().parent
-    updates: dict[str, Any] = {"input": _resolve(config.input, base), "out": _resolve(config.out, base)}
-    updates["cache_dir"] = _resolve(config.cache_dir, base)
-    steps = []
-    for step in config.steps:
-        if getattr(step.config, "template_dir", None) is not None:
-            step = step.model_copy(
-                update={
-                    "config": step.config.model_copy(update={"template_dir": _resolve(step.config.template_dir, base)})
-                }
-            )
-        steps.append(step)
-    return config.model_copy(update={**updates, "steps": steps})
+
+    def import_plugins(raw: dict[str, Any]) -> dict[str, Any]:
+        load_plugins(listed_plugins(raw), "plugins")
+        return raw
+
+    return load_config(path, PipelineConfig, prepare=import_plugins, what="pipeline file (input, out and steps)")
 
 
 def check_pipeline(config: PipelineConfig) -> None:

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from ayavision.annotate.config import BackendSpec, ExecutorConfig, ModelStepConfig, RunOptions
+from pydantic import BaseModel
+
+from ayavision.annotate.config import BackendSpec, ExecutorConfig, RunOptions
 from ayavision.annotate.engine import StepSpec
 from ayavision.annotate.executors import Job, make_executor
 from ayavision.annotate.inputs import count_items, input_signature, is_parquet, iter_items
@@ -66,7 +68,7 @@ def _output_format(option: str, input_path: Path) -> Literal["jsonl", "parquet"]
 
 
 def run_step(
-    config: ModelStepConfig,
+    config: BaseModel,
     input_path: str | Path,
     out_dir: str | Path,
     backend: Backend | BackendSpec | None = None,

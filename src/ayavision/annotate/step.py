@@ -10,9 +10,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
+from pydantic import BaseModel
+
 from ayavision.annotate.cache import RequestCache, cache_key
-from ayavision.annotate.config import StepOptions
 from ayavision.annotate.records import image_bytes_of
+from ayavision.annotate.registry import STEPS
 from ayavision.annotate.templates import Template
 from ayavision.backends import Backend, ChatRequest, ChatResponse
 from ayavision.data import ConversationRecord
@@ -105,9 +107,9 @@ class Step(abc.ABC):
     """
 
     name: ClassVar[str]
-    config_type: ClassVar[type[StepOptions]]
+    config_type: ClassVar[type[BaseModel]]  # a StepOptions for a step that calls a model
 
-    def __init__(self, config: StepOptions, backend: Backend | None) -> None:
+    def __init__(self, config: BaseModel, backend: Backend | None) -> None:
         if not isinstance(config, self.config_type):
             raise TypeError(f"step {self.name!r} takes a {self.config_type.__name__}, got {type(config).__name__}")
         if backend is None and self.needs_backend(config):
@@ -116,7 +118,7 @@ class Step(abc.ABC):
         self.backend = backend
 
     @classmethod
-    def needs_backend(cls, config: StepOptions) -> bool:
+    def needs_backend(cls, config: BaseModel) -> bool:
         return True
 
     def templates(self) -> list[Template]:
@@ -145,21 +147,18 @@ class Step(abc.ABC):
     async def process(self, record: ConversationRecord, ctx: RecordContext) -> Outcome: ...
 
 
-_STEPS: dict[str, type[Step]] = {}
-
-
 def register_step(cls: type[Step]) -> type[Step]:
-    """Class decorator: make a step buildable by its ``name`` (from a pipeline file or on a Ray worker)."""
-    if cls.name in _STEPS and _STEPS[cls.name] is not cls:
-        raise ValueError(f"a step named {cls.name!r} is already registered")
-    _STEPS[cls.name] = cls
-    return cls
+    """Class decorator: make a step buildable by its ``name`` (from a pipeline file or on a Ray worker).
+
+    Its ``config_type`` is how a pipeline file's entry for it is validated; it needs the ``step`` field that names
+    the step (``step: Literal["uppercase"] = "uppercase"``), which is how a config finds its step again.
+    """
+    step_field = cls.config_type.model_fields.get("step")
+    if step_field is None or step_field.default != cls.name:
+        raise TypeError(f"step {cls.name!r}: {cls.config_type.__name__} needs a field step = {cls.name!r}")
+    return STEPS.add(cls.name, cls)
 
 
 def step_class(name: str) -> type[Step]:
-    import ayavision.annotate.steps  # noqa: F401 - registers the built-in steps
-
-    try:
-        return _STEPS[name]
-    except KeyError:
-        raise ConfigError(f"unknown step {name!r}; available: {', '.join(sorted(_STEPS))}") from None
+    """The step registered as ``name``; a ``ConfigError`` naming the steps there are when none is."""
+    return STEPS.get(name)

@@ -1,6 +1,7 @@
 """Model backends shared by annotation and evaluation: chat messages (with optional images) in, text out."""
 
 from ayavision.backends.base import (
+    BACKENDS,
     Backend,
     BackendError,
     ChatRequest,
@@ -11,6 +12,7 @@ from ayavision.backends.base import (
 )
 
 __all__ = [
+    "BACKENDS",
     "Backend",
     "BackendError",
     "ChatRequest",

@@ -9,7 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ayavision.errors import AyaVisionError, ConfigError
+from ayavision.errors import AyaVisionError
+from ayavision.utils.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,11 @@ class Backend(abc.ABC):
 
 
 BackendFactory = Callable[..., Backend]
-_REGISTRY: dict[str, BackendFactory] = {}
+# The built-in backends are imported on the first lookup, so that importing the interface pulls in no HTTP or
+# torch code.
+BACKENDS: Registry[BackendFactory] = Registry(
+    "backend", builtins=("ayavision.backends.openai", "ayavision.backends.transformers")
+)
 
 
 def register_backend(name: str) -> Callable[[BackendFactory], BackendFactory]:
@@ -120,37 +125,12 @@ def register_backend(name: str) -> Callable[[BackendFactory], BackendFactory]:
     The factory is called with the backend's options as keyword arguments (from the CLI or a pipeline
     file) and should reject unknown ones with a ``ValueError`` that names them.
     """
-
-    def decorate(factory: BackendFactory) -> BackendFactory:
-        if name in _REGISTRY and _REGISTRY[name] is not factory:
-            raise ValueError(f"a backend named {name!r} is already registered")
-        _REGISTRY[name] = factory
-        return factory
-
-    return decorate
+    return BACKENDS.register(name)
 
 
 def available_backends() -> list[str]:
-    _load_builtin_backends()
-    return sorted(_REGISTRY)
+    return BACKENDS.names()
 
 
 def create_backend(name: str, **options: Any) -> Backend:
-    _load_builtin_backends()
-    try:
-        factory = _REGISTRY[name]
-    except KeyError:
-        raise ConfigError(f"unknown backend {name!r}; available: {', '.join(sorted(_REGISTRY))}") from None
-    return factory(**options)
-
-
-def _load_builtin_backends() -> None:
-    """Import the built-in backends lazily, so that importing the interface pulls in no HTTP or torch code."""
-    import importlib
-
-    for module in ("ayavision.backends.openai", "ayavision.backends.transformers"):
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as err:
-            if err.name != module:  # a real missing dependency, not a backend not written yet
-                raise
+    return BACKENDS.get(name)(**options)

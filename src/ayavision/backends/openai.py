@@ -21,11 +21,12 @@ from typing import Any
 
 import httpx2 as httpx
 from aiolimiter import AsyncLimiter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from ayavision.backends.base import Backend, BackendError, ChatRequest, ChatResponse, register_backend
 from ayavision.backends.media import data_url
 from ayavision.errors import ConfigError
+from ayavision.utils.config import Strict
 
 _RETRY_STATUS = {408, 409, 425, 429}  # plus every 5xx
 # Gateways and overloaded servers recover; any other 5xx that comes back with the same message is the server
@@ -37,10 +38,8 @@ _MAX_RETRY_AFTER = 600.0  # a server asking for more than ten minutes is treated
 _POOL_SIZE = 16
 
 
-class OpenAIConfig(BaseModel):
+class OpenAIConfig(Strict):
     """Options of the ``openai`` backend; unknown keys are refused so a typo never passes silently."""
-
-    model_config = ConfigDict(extra="forbid")
 
     base_url: str = Field(description="endpoint root, e.g. http://localhost:8000/v1")
     model: str = Field(min_length=1, description="model name as the server knows it")

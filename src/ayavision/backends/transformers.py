@@ -14,7 +14,7 @@ import threading
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from ayavision.backends.base import Backend, BackendError, ChatRequest, ChatResponse, register_backend
 from ayavision.backends.batching import MicroBatcher
@@ -22,14 +22,13 @@ from ayavision.backends.media import image_pil
 from ayavision.errors import ConfigError
 from ayavision.model.chat_format import install_chat_template
 from ayavision.model.compat import complete_text_config
+from ayavision.utils.config import Strict
 
 Kind = Literal["auto", "vlm", "causal", "seq2seq"]
 
 
-class TransformersConfig(BaseModel):
+class TransformersConfig(Strict):
     """Options of the ``transformers`` backend; unknown keys are refused."""
-
-    model_config = ConfigDict(extra="forbid")
 
     model: str = Field(min_length=1, description="a local model folder (nothing is downloaded)")
     kind: Kind = Field("auto", description="auto: seq2seq if the config is encoder-decoder, vlm if it has vision")

@@ -29,6 +29,15 @@ BackendOptions = Annotated[
     list[str] | None, typer.Option("--backend-option", help="KEY=VALUE passed to the backend (repeatable)")
 ]
 Progress = Annotated[bool, typer.Option("--progress/--no-progress", help="show a progress bar")]
+Plugin = Annotated[
+    list[str] | None, typer.Option("--plugin", help="module to import first (registers benchmarks, metrics, backends)")
+]
+
+
+def _plugins(modules: list[str] | None) -> None:
+    from ayavision.utils.plugins import load_plugins
+
+    load_plugins(modules or [], "--plugin")
 
 
 def _backend_options(pairs: list[str] | None) -> dict[str, Any]:
@@ -70,10 +79,12 @@ def _data_path(data: Path | None, recorded: str | None, needed: bool) -> Path | 
 
 
 @eval_app.command("benchmarks")
-def benchmarks() -> None:
+def benchmarks(plugin: Plugin = None) -> None:
     """List the benchmarks, their kind, the fields each row must have, and where to fetch them once."""
     from ayavision.evaluate import BENCHMARKS
 
+    with user_errors():
+        _plugins(plugin)
     table = Table("name", "kind", "images", "fields", "fetch from")
     for bench in BENCHMARKS.values():
         table.add_row(bench.name, bench.kind, "yes" if bench.has_images else "no", bench.fields, bench.hub)
@@ -103,11 +114,13 @@ def generate(
     settings_file: Settings = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="discard answers already in --out")] = False,
     progress: Progress = True,
+    plugin: Plugin = None,
 ) -> None:
     """Answer a benchmark with a local model (batched, greedy) or an endpoint; cached and resumable per item."""
     from ayavision.evaluate import GenerationSettings, generate_answers, load_benchmark, load_settings
 
     with user_errors():
+        _plugins(plugin)
         local = model is not None
         if local == (base_url is not None or backend != "openai"):
             raise ConfigError("give exactly one of --model DIR or --base-url URL (or another --backend)")
@@ -204,6 +217,7 @@ def judge(
     seed: Annotated[int | None, typer.Option("--seed", help="bootstrap seed")] = None,
     settings_file: Settings = None,
     progress: Progress = True,
+    plugin: Plugin = None,
 ) -> None:
     """Judge every item in both orders; per-language win rates with bootstrap CIs, macro average, consistency."""
     from ayavision.evaluate import (
@@ -216,6 +230,7 @@ def judge(
     )
 
     with user_errors():
+        _plugins(plugin)
         settings = load_settings(
             JudgeSettings,
             settings_file,
@@ -257,6 +272,7 @@ def score(
         str, typer.Option("--unparsed", help="unreadable multiple-choice answers: wrong | random (seeded, counted)")
     ] = "wrong",
     seed: Annotated[int, typer.Option("--seed", help="seed of --unparsed random")] = 0,
+    plugin: Plugin = None,
 ) -> None:
     """Score an academic benchmark (multiple choice, exact match, containment) per language."""
     from ayavision.evaluate import (
@@ -270,6 +286,7 @@ def score(
     from ayavision.evaluate.plots import language_label
 
     with user_errors():
+        _plugins(plugin)
         settings = load_settings(ScoreSettings, None, unparsed=unparsed, seed=seed)
         answer_set = read_answers(answers)
         if not answer_set.records:

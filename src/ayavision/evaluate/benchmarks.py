@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ayavision.errors import AyaVisionError
+from ayavision.errors import ConfigError
 from ayavision.evaluate import parsers
 from ayavision.evaluate.fields import FieldAlias, ImageArchive, ImageFinder, RowFields
 from ayavision.evaluate.items import BenchItem
@@ -40,6 +40,7 @@ from ayavision.evaluate.sources import (
     language_of,
 )
 from ayavision.languages import Language, get_language
+from ayavision.utils.registry import Registry
 
 # parse(fields, language, benchmark name) -> the row's items (none for a row without a gold answer)
 Parser = Callable[[RowFields, Language, str], list[BenchItem]]
@@ -74,19 +75,16 @@ class Benchmark:
     withheld_labels: WithheldLabels | None = None
 
 
-class UnknownBenchmarkError(AyaVisionError, ValueError):
+class UnknownBenchmarkError(ConfigError):
     """A benchmark name that is not in the registry."""
 
 
-BENCHMARKS: dict[str, Benchmark] = {}
+BENCHMARKS: Registry[Benchmark] = Registry("benchmark")
 
 
 def register_benchmark(bench: Benchmark) -> Benchmark:
     """Make a benchmark available by name, e.g. from a plug-in such as the shapes world."""
-    if bench.name in BENCHMARKS and BENCHMARKS[bench.name] != bench:
-        raise ValueError(f"a benchmark named {bench.name!r} is already registered")
-    BENCHMARKS[bench.name] = bench
-    return bench
+    return BENCHMARKS.add(bench.name, bench)
 
 
 for _bench in (

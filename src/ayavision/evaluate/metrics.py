@@ -24,13 +24,14 @@ from typing import Any
 
 import numpy as np
 
-from ayavision.errors import InputError
+from ayavision.errors import ConfigError, InputError
 from ayavision.evaluate.answers import Answers, AnswersError, check_covers
 from ayavision.evaluate.choices import LETTERS, extract_choice
 from ayavision.evaluate.items import BenchItem
 from ayavision.evaluate.normalize import normalize_answer
 from ayavision.evaluate.settings import ScoreSettings
 from ayavision.utils.fs import atomic_file, atomic_write_text
+from ayavision.utils.registry import Registry
 
 SCORES = "scores.json"
 SCORED = "scored.jsonl"
@@ -55,18 +56,14 @@ def contains_answer(prediction: str, answers: tuple[str, ...] | list[str]) -> bo
 
 # Metrics plug-ins register: name -> is this prediction right for this item?
 MetricFunction = Callable[[str, BenchItem], bool]
-METRICS: dict[str, MetricFunction] = {}
+METRICS: Registry[MetricFunction] = Registry("metric")
+BUILT_IN_METRICS = ("choice", "exact", "contains")  # scored by score_item itself: no plug-in may take their names
 
 
 def register_metric(name: str) -> Callable[[MetricFunction], MetricFunction]:
-    if name in ("choice", "exact", "contains"):
-        raise ValueError(f"{name!r} is a built-in metric")
-
-    def decorate(function: MetricFunction) -> MetricFunction:
-        METRICS[name] = function
-        return function
-
-    return decorate
+    if name in BUILT_IN_METRICS:
+        raise ConfigError(f"{name!r} is a built-in metric")
+    return METRICS.register(name)
 
 
 def _seeded_option(item_id: str, options: int, seed: int) -> int:
@@ -91,7 +88,7 @@ def score_item(item: BenchItem, prediction: str, settings: ScoreSettings | None 
     if item.metric == "contains":
         return ItemScore(contains_answer(prediction, item.answers), "contains")
     if item.metric in METRICS:
-        return ItemScore(METRICS[item.metric](prediction, item), item.metric)
+        return ItemScore(METRICS.get(item.metric)(prediction, item), item.metric)
     raise ValueError(f"item {item.id} of {item.bench} has no academic metric (is it a pairwise benchmark?)")
 
 

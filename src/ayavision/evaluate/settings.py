@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from ayavision.errors import ConfigError
+from ayavision.utils.config import FrozenStrict, load_config
 from ayavision.utils.errors import format_validation_error
 
 
-class _Settings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class GenerationSettings(_Settings):
+class GenerationSettings(FrozenStrict):
     """How answers are generated. Greedy unless ``temperature`` > 0."""
 
     max_new_tokens: int = Field(1024, ge=1, description="longest answer, in tokens")
@@ -39,7 +34,7 @@ class GenerationSettings(_Settings):
         }
 
 
-class JudgeSettings(_Settings):
+class JudgeSettings(FrozenStrict):
     """How pairs are judged and scored."""
 
     max_tokens: int = Field(2048, ge=16, description="longest judge reply, in tokens")
@@ -58,7 +53,7 @@ class JudgeSettings(_Settings):
         return {"max_tokens": self.max_tokens, "temperature": self.temperature}
 
 
-class ScoreSettings(_Settings):
+class ScoreSettings(FrozenStrict):
     """How academic answers are scored."""
 
     unparsed: Literal["wrong", "random"] = Field(
@@ -67,28 +62,18 @@ class ScoreSettings(_Settings):
     seed: int = Field(0, description="seed of the random option (per item, independent of order)")
 
 
-S = TypeVar("S", bound=_Settings)
+S = TypeVar("S", bound=FrozenStrict)
 
 
 def load_settings(cls: type[S], path: str | Path | None = None, **overrides: Any) -> S:
     """Settings from a YAML/JSON file (optional) with ``overrides`` (``None`` values ignored) on top."""
-    values: dict[str, Any] = {}
+    given = {key: value for key, value in overrides.items() if value is not None}
     if path is not None:
         path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise FileNotFoundError(f"{path}: settings file not found") from None
-        try:
-            loaded = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-        except (json.JSONDecodeError, yaml.YAMLError) as err:
-            raise ConfigError(f"{path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {err}") from None
-        if loaded is not None and not isinstance(loaded, dict):
-            raise ConfigError(f"{path}: expected a mapping of settings, got {type(loaded).__name__}")
-        values.update(loaded or {})
-    values.update({key: value for key, value in overrides.items() if value is not None})
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: settings file not found")
+        return load_config(path, cls, prepare=lambda raw: {**raw, **given}, what="settings file", empty_ok=True)
     try:
-        return cls(**values)
+        return cls(**given)
     except ValidationError as err:
-        where = f"{path}: " if path is not None else ""
-        raise ConfigError(f"{where}{format_validation_error(err)}") from None
+        raise ConfigError(format_validation_error(err)) from None

@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
-from ayavision.errors import AyaVisionError
-from ayavision.utils.errors import format_validation_error
-from ayavision.utils.yamlfile import read_yaml_mapping
+from ayavision.errors import ConfigError
+from ayavision.utils.config import PathText, Strict, load_config
 
 DType = Literal["float32", "bfloat16", "float16"]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class VisionSpec(_Strict):
+class VisionSpec(Strict):
     """A SigLIP / SigLIP2 encoder: a checkpoint folder, or an inline `SiglipVisionConfig`."""
 
     checkpoint: Path | None = None
@@ -31,13 +26,13 @@ class VisionSpec(_Strict):
         return self
 
 
-class LLMSpec(_Strict):
+class LLMSpec(Strict):
     """Any causal LM transformers knows: a checkpoint folder, or an inline config with a `model_type`."""
 
     checkpoint: Path | None = None
     config: dict[str, Any] | None = None
     # A folder with a tokenizer, or "tiny" (trained locally); default: the checkpoint folder.
-    tokenizer: str | None = None
+    tokenizer: Annotated[str | None, PathText(keep=frozenset({"tiny"}))] = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> LLMSpec:
@@ -48,7 +43,7 @@ class LLMSpec(_Strict):
         return self
 
 
-class ConnectorSpec(_Strict):
+class ConnectorSpec(Strict):
     """Pixel shuffle then LayerNorm -> Linear -> SwiGLU -> Linear."""
 
     downsample_factor: int = Field(2, ge=1, description="pixel-shuffle factor; tokens per tile shrink by its square")
@@ -63,7 +58,7 @@ class ConnectorSpec(_Strict):
         return self
 
 
-class TilingSpec(_Strict):
+class TilingSpec(Strict):
     """How the GotOcr2 image processor cuts an image into tiles."""
 
     tile_size: int | None = Field(None, ge=1, description="pixels per tile side; default: the encoder's image size")
@@ -77,7 +72,7 @@ class TilingSpec(_Strict):
         return self
 
 
-class ModelSpec(_Strict):
+class ModelSpec(Strict):
     """Everything `build-model` needs. Either compose (vision + llm) or start from an AyaVision `base` folder."""
 
     name: str = "ayavision-model"
@@ -98,33 +93,10 @@ class ModelSpec(_Strict):
         return self
 
 
-class SpecError(AyaVisionError, ValueError):
+class SpecError(ConfigError):
     """A model config file that cannot be read or does not validate; the message names the file and field."""
 
 
 def load_spec(path: str | Path) -> ModelSpec:
     """Read a YAML (or JSON) model config; relative checkpoint paths are resolved against the file's folder."""
-    path = Path(path)
-    raw = read_yaml_mapping(path, SpecError, "model config")
-    try:
-        spec = ModelSpec.model_validate(raw)
-    except ValidationError as err:
-        raise SpecError(f"{path}: {format_validation_error(err)}") from None
-    return _resolve_paths(spec, path.parent)
-
-
-def _resolve_paths(spec: ModelSpec, root: Path) -> ModelSpec:
-    def resolve(p: Path | None) -> Path | None:
-        if p is None or p.is_absolute():
-            return p
-        return (root / p).resolve()
-
-    update: dict[str, Any] = {"base": resolve(spec.base)}
-    if spec.vision is not None:
-        update["vision"] = spec.vision.model_copy(update={"checkpoint": resolve(spec.vision.checkpoint)})
-    if spec.llm is not None:
-        tokenizer = spec.llm.tokenizer
-        if tokenizer not in (None, "tiny") and not Path(tokenizer).is_absolute():
-            tokenizer = str((root / tokenizer).resolve())
-        update["llm"] = spec.llm.model_copy(update={"checkpoint": resolve(spec.llm.checkpoint), "tokenizer": tokenizer})
-    return spec.model_copy(update=update)
+    return load_config(path, ModelSpec, error=SpecError, what="model config")

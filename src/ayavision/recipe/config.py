@@ -2,29 +2,27 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from ayavision.annotate.config import BackendSpec, ExecutorConfig, LocalExecutorConfig, PipelineStep
+from ayavision.errors import ConfigError
 from ayavision.evaluate.settings import GenerationSettings, JudgeSettings, ScoreSettings
 from ayavision.model.spec import ModelSpec
-from ayavision.recipe.overrides import Override, OverrideError, apply_overrides
 from ayavision.train.config import RecipeError, TrainRecipe
+from ayavision.utils.config import Strict, load_config
 from ayavision.utils.errors import format_validation_error
-from ayavision.utils.yamlfile import read_yaml_mapping
+from ayavision.utils.overrides import Override
+from ayavision.utils.plugins import listed_plugins, load_plugins
+from ayavision.utils.registry import Registry
 
 RUN_PLACEHOLDER = "{run}"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class DataSection(_Strict):
+class DataSection(Strict):
     """Where the original (short-answer) data comes from: dataset paths, or a registered data source."""
 
     original: Path | None = Field(None, description="a dataset (file or folder of shards) in the conversation format")
@@ -38,7 +36,7 @@ class DataSection(_Strict):
         return self
 
 
-class AnnotateSection(_Strict):
+class AnnotateSection(Strict):
     """The annotation pipeline, as in `ayavision annotate run`, minus input and out (the runner sets them)."""
 
     backends: dict[str, BackendSpec] = Field(default_factory=dict)
@@ -46,7 +44,7 @@ class AnnotateSection(_Strict):
     executor: ExecutorConfig = Field(default_factory=LocalExecutorConfig)
 
 
-class MergeSection(_Strict):
+class MergeSection(Strict):
     alphas: list[float] = Field(default_factory=lambda: [0.0, 0.2, 0.4, 0.6, 0.8, 1.0])
     alpha: float = Field(0.4, ge=0, le=1, description="the merge the recipe ships (the paper's 0.4)")
     method: Literal["linear", "slerp"] = "linear"
@@ -59,7 +57,7 @@ class MergeSection(_Strict):
         return self
 
 
-class BenchSpec(_Strict):
+class BenchSpec(Strict):
     """One evaluation: a registered benchmark read from local files."""
 
     name: str = Field(description="the benchmark's registry name (see `ayavision eval benchmarks`)")
@@ -68,7 +66,7 @@ class BenchSpec(_Strict):
     languages: list[str] | None = None
 
 
-class EvaluateSection(_Strict):
+class EvaluateSection(Strict):
     benches: list[BenchSpec] = Field(default_factory=list)
     judge: BackendSpec | None = Field(None, description="backend for pairwise judging")
     generation: GenerationSettings = Field(default_factory=GenerationSettings)
@@ -82,7 +80,7 @@ class EvaluateSection(_Strict):
         return self
 
 
-class RecipeConfig(_Strict):
+class RecipeConfig(Strict):
     name: str
     plugins: list[str] = Field(default_factory=list, description="modules imported first (they register things)")
     data: DataSection
@@ -103,15 +101,15 @@ class RecipeConfig(_Strict):
 # Data sources registered by plug-ins: name -> function(options, out_folder) -> summary dict, and the typed
 # model of their options (checked when the recipe loads, so a dry run catches a bad option).
 DataSource = Callable[[dict[str, Any], Path], dict[str, Any]]
-DATA_SOURCES: dict[str, DataSource] = {}
-DATA_SOURCE_OPTIONS: dict[str, type[BaseModel]] = {}
+DATA_SOURCES: Registry[DataSource] = Registry("data source")
+DATA_SOURCE_OPTIONS: Registry[type[BaseModel]] = Registry("data source options")
 
 
 def register_data_source(name: str, options: type[BaseModel] | None = None) -> Callable[[DataSource], DataSource]:
     def decorate(function: DataSource) -> DataSource:
-        DATA_SOURCES[name] = function
+        DATA_SOURCES.add(name, function)
         if options is not None:
-            DATA_SOURCE_OPTIONS[name] = options
+            DATA_SOURCE_OPTIONS.add(name, options)
         return function
 
     return decorate
@@ -123,36 +121,32 @@ def load_recipe(
     """Read a recipe, with ``overrides`` (dotted key, value) set first; `{run}` in any string becomes the run
     folder (default: runs/<name>). Errors name the file, and the `--set` keys when there are any."""
     path = Path(path)
-    raw = read_yaml_mapping(path, RecipeError, "recipe file")
-    try:
-        raw = apply_overrides(raw, overrides)
-    except OverrideError as err:
-        raise RecipeError(f"{path}: {err}") from None
     label = f"{path} (with --set {', '.join(key for key, _ in overrides)})" if overrides else str(path)
-    if "name" not in raw:
-        raise RecipeError(f"{label}: a recipe is a mapping with at least a 'name'")
-    base = path.resolve().parent
-    run = Path(run_dir).resolve() if run_dir is not None else (Path.cwd() / "runs" / str(raw["name"])).resolve()
-    for module in raw.get("plugins") or []:
-        try:
-            importlib.import_module(module)
-        except ImportError as err:
-            raise RecipeError(f"{label}: plugins: cannot import {module!r}: {err}") from None
-    raw = _substitute(raw, str(run))
-    try:
-        recipe = RecipeConfig.model_validate(raw)
-    except ValidationError as err:
-        raise RecipeError(f"{label}: {format_validation_error(err)}") from None
+    run = Path(run_dir).resolve() if run_dir is not None else None
+
+    def prepare(raw: dict[str, Any]) -> dict[str, Any]:
+        nonlocal run
+        if "name" not in raw:
+            raise ConfigError("a recipe is a mapping with at least a 'name'")
+        if run is None:
+            run = (Path.cwd() / "runs" / str(raw["name"])).resolve()
+        load_plugins(listed_plugins(raw), "plugins")  # they register the data sources and steps the recipe names
+        return _substitute(raw, str(run))
+
+    recipe = load_config(
+        path, RecipeConfig, overrides=overrides, prepare=prepare, error=RecipeError, what="recipe file"
+    )
+    assert run is not None
     if recipe.data.source is not None and recipe.data.source not in DATA_SOURCES:
-        known = ", ".join(sorted(DATA_SOURCES)) or "none (add a plug-in under 'plugins')"
+        known = ", ".join(DATA_SOURCES.names()) or "none (add a plug-in under 'plugins')"
         raise RecipeError(f"{label}: data.source {recipe.data.source!r} is not registered; known: {known}")
-    options = DATA_SOURCE_OPTIONS.get(recipe.data.source or "")
+    options = DATA_SOURCE_OPTIONS.get(recipe.data.source or "", None)
     if options is not None:
         try:
             options.model_validate(recipe.data.options)
         except ValidationError as err:
             raise RecipeError(f"{label}: data.options: {format_validation_error(err)}") from None
-    return _resolve_paths(recipe, base), run
+    return recipe, run
 
 
 def _substitute(value: Any, run: str) -> Any:
@@ -163,40 +157,3 @@ def _substitute(value: Any, run: str) -> Any:
     if isinstance(value, list):
         return [_substitute(item, run) for item in value]
     return value
-
-
-def _resolve_paths(recipe: RecipeConfig, base: Path) -> RecipeConfig:
-    """Relative paths in a recipe are relative to the recipe file, as in the other config files; ``~`` is home."""
-
-    def absolute(p: Path | None) -> Path | None:
-        if p is None:
-            return None
-        p = p.expanduser()
-        return p if p.is_absolute() else (base / p).resolve()
-
-    data = recipe.data.model_copy(update={"original": absolute(recipe.data.original)})
-    model = recipe.model
-    update: dict[str, Any] = {"base": absolute(model.base)}
-    if model.vision is not None:
-        update["vision"] = model.vision.model_copy(update={"checkpoint": absolute(model.vision.checkpoint)})
-    if model.llm is not None:
-        tokenizer = model.llm.tokenizer
-        if tokenizer not in (None, "tiny") and not Path(tokenizer).is_absolute():
-            tokenizer = str(absolute(Path(tokenizer)))
-        update["llm"] = model.llm.model_copy(
-            update={"checkpoint": absolute(model.llm.checkpoint), "tokenizer": tokenizer}
-        )
-    buckets = {
-        name: bucket.model_copy(update={"paths": [absolute(p) for p in bucket.paths]})
-        for name, bucket in recipe.train.buckets.items()
-    }
-    benches = [b.model_copy(update={"path": absolute(b.path)}) for b in recipe.evaluate.benches]
-    return recipe.model_copy(
-        update={
-            "data": data,
-            "model": model.model_copy(update=update),
-            "train": recipe.train.model_copy(update={"buckets": buckets}),
-            "merge": recipe.merge.model_copy(update={"text_llm": absolute(recipe.merge.text_llm)}),
-            "evaluate": recipe.evaluate.model_copy(update={"benches": benches}),
-        }
-    )

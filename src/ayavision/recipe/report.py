@@ -18,20 +18,17 @@ from ayavision.recipe.config import RecipeConfig
 from ayavision.recipe.evaluation import SUMMARY, TEXT_LLM
 from ayavision.train.metrics import step_time_summary
 from ayavision.utils.fs import atomic_write_text
+from ayavision.utils.registry import Registry
 
 # Sections plug-ins add, e.g. the shapes world's filter precision/recall (it alone knows the injected errors).
 # Each takes (recipe, run folder, report folder, headline dict to add to) and returns markdown lines. Sections run
 # before the sweep: a "<bench>_chance" headline entry is drawn in the sweep figure as that benchmark's guess level.
 ReportSection = Callable[[RecipeConfig, Path, Path, dict[str, Any]], list[str]]
-REPORT_SECTIONS: dict[str, ReportSection] = {}
+REPORT_SECTIONS: Registry[ReportSection] = Registry("report section")
 
 
 def register_report_section(name: str) -> Callable[[ReportSection], ReportSection]:
-    def decorate(section: ReportSection) -> ReportSection:
-        REPORT_SECTIONS[name] = section
-        return section
-
-    return decorate
+    return REPORT_SECTIONS.register(name)
 
 
 def _read_json(path: Path) -> Any:

@@ -25,20 +25,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, field_validator
 
 from ayavision.recipe.config import RecipeConfig, RecipeError, load_recipe
 from ayavision.recipe.engine import DONE, PlanItem, RunReport, Stage, execute, plan
 from ayavision.recipe.stages import build_stages
-from ayavision.utils.errors import format_validation_error
-from ayavision.utils.yamlfile import read_yaml_mapping
+from ayavision.utils.config import Strict, load_config
 
 SWEEP_RECORD = "sweep.json"
 
 
-class SweepConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class SweepConfig(Strict):
     base: Path = Field(description="the recipe every variant starts from (relative to the sweep file)")
     variants: dict[str, dict[str, Any]] = Field(min_length=1, description="name -> {dotted.key: value}")
 
@@ -77,13 +74,8 @@ class SweepReport:
 def load_sweep(path: str | Path, out: str | Path | None = None) -> tuple[list[Variant], Path]:
     """Every variant's validated recipe and run folder (default sweep folder: runs/sweeps/<file stem>)."""
     path = Path(path)
-    raw = read_yaml_mapping(path, RecipeError, "sweep file")
-    try:
-        config = SweepConfig.model_validate(raw)
-    except ValidationError as err:
-        raise RecipeError(f"{path}: {format_validation_error(err)}") from None
-    base = config.base.expanduser()
-    base = base if base.is_absolute() else (path.resolve().parent / base).resolve()
+    config = load_config(path, SweepConfig, error=RecipeError, what="sweep file")
+    base = config.base
     folder = Path(out).resolve() if out is not None else (Path.cwd() / "runs" / "sweeps" / path.stem).resolve()
     variants = []
     for name, overrides in config.variants.items():

@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
-from ayavision.errors import AyaVisionError
-from ayavision.utils.errors import format_validation_error
-from ayavision.utils.yamlfile import read_yaml_mapping
+from ayavision.errors import ConfigError
+from ayavision.utils.config import Strict, load_config
 
 Part = Literal["vision_tower", "connector", "language_model"]
 # What each named stage trains; the paper's stage 1 trains the connector only, stage 2 connector + LLM.
@@ -20,11 +19,7 @@ STAGE_PARTS: dict[str, tuple[Part, ...]] = {
 }
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class BucketConfig(_Strict):
+class BucketConfig(Strict):
     """A named pool of samples (e.g. synthetic English, multilingual, original) read from dataset shards."""
 
     paths: list[Path] = Field(min_length=1)
@@ -32,14 +27,16 @@ class BucketConfig(_Strict):
     uniform_languages: bool = False
 
 
-class LoraConfig(_Strict):
+class LoraConfig(Strict):
     r: int = Field(16, ge=1)
     alpha: int = Field(32, ge=1)
     dropout: float = Field(0.05, ge=0, lt=1)
-    target_modules: list[str] = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+    target_modules: list[str] = Field(
+        default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+    )
 
 
-class StageConfig(_Strict):
+class StageConfig(Strict):
     """One training stage: which parts train, with which hyper-parameters, on which mixture."""
 
     train: list[Part] | None = None  # default: the parts STAGE_PARTS names for the stage
@@ -88,7 +85,7 @@ class StageConfig(_Strict):
         return tuple(self.train) if self.train is not None else STAGE_PARTS[stage]
 
 
-class TrainRecipe(_Strict):
+class TrainRecipe(Strict):
     """The `train:` part of a recipe file: buckets shared by the stages, and the stages by name."""
 
     buckets: dict[str, BucketConfig] = Field(min_length=1)
@@ -109,7 +106,7 @@ class TrainRecipe(_Strict):
         return self
 
 
-class RecipeError(AyaVisionError, ValueError):
+class RecipeError(ConfigError):
     """A recipe (or its train section alone) that cannot be read or does not validate; names the file and field.
 
     The one recipe error: `ayavision.recipe.config` raises this class too.
@@ -118,24 +115,4 @@ class RecipeError(AyaVisionError, ValueError):
 
 def load_train_recipe(path: str | Path) -> TrainRecipe:
     """Read the `train:` section of a recipe file (or a file that is only that section)."""
-    path = Path(path)
-    raw = read_yaml_mapping(path, RecipeError, "recipe file")
-    section = raw.get("train", raw)
-    try:
-        recipe = TrainRecipe.model_validate(section)
-    except ValidationError as err:
-        prefix = "train." if "train" in raw else ""
-        raise RecipeError(f"{path}: {prefix}{format_validation_error(err)}") from None
-    return _resolve(recipe, path.parent)
-
-
-def _resolve(recipe: TrainRecipe, root: Path) -> TrainRecipe:
-    def absolute(p: Path) -> Path:
-        return p if p.is_absolute() else (root / p).resolve()
-
-    buckets = {
-        name: bucket.model_copy(update={"paths": [absolute(p) for p in bucket.paths]})
-        for name, bucket in recipe.buckets.items()
-    }
-    init = absolute(recipe.init) if recipe.init is not None else None
-    return recipe.model_copy(update={"buckets": buckets, "init": init})
+    return load_config(path, TrainRecipe, section="train", error=RecipeError, what="recipe file")

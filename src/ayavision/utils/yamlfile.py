@@ -1,7 +1,8 @@
-"""Read a YAML configuration file into a mapping, with errors that name the file (and the line, for bad YAML)."""
+"""Read a YAML or JSON config file into a mapping, with errors that name the file (and the line, for bad syntax)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +19,16 @@ def read_yaml_mapping(
     """
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise error(f"{path}: no such {what}") from None
     except OSError as err:
         raise error(f"{path}: cannot read the {what}: {err.strerror or err}") from None
+    try:
+        # A .json file is read as JSON, so its errors are JSON's (YAML would also read most of it).
+        raw = json.loads(text) if path.suffix == ".json" and text.strip() else yaml.safe_load(text)
+    except json.JSONDecodeError as err:
+        raise error(f"{path}:{err.lineno}: not valid JSON ({err.msg})") from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)

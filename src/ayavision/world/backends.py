@@ -20,10 +20,11 @@ from __future__ import annotations
 import random
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from ayavision.backends.base import Backend, BackendError, ChatRequest, ChatResponse, register_backend
 from ayavision.errors import ConfigError
+from ayavision.utils.config import Strict
 from ayavision.world.grammar import short_answer
 from ayavision.world.oracle import grade, read_text, scene_answer, verdict
 from ayavision.world.prompts import (
@@ -44,9 +45,7 @@ from ayavision.world.vocab import COLOURS, POSITIONS, SHAPES, SIZES
 WORLD_VERSION = 1  # bump when what the backends write changes: it is part of every cache key
 
 
-class _Options(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class _Options(Strict):
     concurrency: int = Field(32, ge=1, description="requests callers keep in flight (answers are instant)")
 
 

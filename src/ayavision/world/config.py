@@ -7,20 +7,19 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, field_validator
 
-from ayavision.errors import AyaVisionError
+from ayavision.errors import ConfigError
 from ayavision.languages import LANGUAGES, nllb_code
-from ayavision.utils.errors import format_validation_error
-from ayavision.utils.yamlfile import read_yaml_mapping
+from ayavision.utils import config
 from ayavision.world.scene import SceneConfig
 from ayavision.world.tasks import WORLD_TASKS
 
 ALL_LANGUAGES: tuple[str, ...] = tuple(lang.nllb for lang in LANGUAGES)
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class Strict(config.FrozenStrict):
+    """The world's settings: frozen, and fingerprinted to key what they generate."""
 
     def fingerprint(self) -> str:
         """A digest of every setting: what a cached output is keyed by."""
@@ -100,15 +99,10 @@ class TextTaskConfig(Strict):
         return value
 
 
-class ConfigFileError(AyaVisionError, ValueError):
+class ConfigFileError(ConfigError):
     """A world config file that cannot be read or does not validate."""
 
 
 def load_config(path: str | Path, model: type[Strict]) -> Strict:
     """A YAML file validated as ``model``; errors name the file and the field."""
-    path = Path(path)
-    raw = read_yaml_mapping(path, ConfigFileError, "world config", empty_ok=True)
-    try:
-        return model.model_validate(raw)
-    except ValidationError as err:
-        raise ConfigFileError(f"{path}: {format_validation_error(err)}") from None
+    return config.load_config(path, model, error=ConfigFileError, what="world config", empty_ok=True)

@@ -8,10 +8,11 @@ from importlib import resources
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from ayavision.errors import AyaVisionError
 from ayavision.languages import LANGUAGES, get_language
+from ayavision.utils.config import FrozenStrict
 from ayavision.utils.errors import format_validation_error
 from ayavision.world.frames import COUNT_VARIANTS, FRAMES, SLOT_KINDS
 from ayavision.world.vocab import COLOURS, PATTERNS, POSITIONS, SHAPES, SIZES
@@ -27,10 +28,8 @@ class LexiconError(AyaVisionError, ValueError):
     """A lexicon file that is missing, malformed or incomplete; the message names the file and the entry."""
 
 
-class Lexicon(BaseModel):
+class Lexicon(FrozenStrict):
     """Everything one language needs to write and read the world's sentences."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     language: str
     direction: Literal["ltr", "rtl"]

@@ -8,8 +8,9 @@ import random
 from collections import Counter
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from ayavision.utils.config import FrozenStrict
 from ayavision.world.vocab import (
     BACKGROUND_COLOURS,
     CELLS,
@@ -29,11 +30,7 @@ from ayavision.world.vocab import (
 )
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Obj(_Frozen):
+class Obj(FrozenStrict):
     shape: Shape
     colour: Colour
     size: Size
@@ -45,13 +42,13 @@ class Obj(_Frozen):
     rotation: float = 0.0  # degrees; stars, triangles and diamonds turn a little
 
 
-class Text(_Frozen):
+class Text(FrozenStrict):
     text: str
     colour: Colour
     position: Position
 
 
-class SceneConfig(_Frozen):
+class SceneConfig(FrozenStrict):
     """What scenes look like; every field is part of what makes two datasets the same."""
 
     min_objects: int = Field(1, ge=1, le=9)
@@ -62,7 +59,7 @@ class SceneConfig(_Frozen):
     jitter: float = Field(0.6, ge=0, le=1)
 
 
-class Scene(_Frozen):
+class Scene(FrozenStrict):
     """One picture's ground truth: what the teacher describes, the judge checks and the renderer draws."""
 
     id: str
@@ -166,7 +163,7 @@ def random_object(rng: random.Random, position: str, jitter: float = 0.6, shape:
 Change = Literal["colour", "added", "removed", "moved"]
 
 
-class Difference(_Frozen):
+class Difference(FrozenStrict):
     """The one change between the two images of a difference item."""
 
     kind: Change

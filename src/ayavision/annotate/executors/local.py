@@ -8,7 +8,7 @@ import contextlib
 from ayavision.annotate.cache import RequestCache
 from ayavision.annotate.config import LocalExecutorConfig
 from ayavision.annotate.engine import FailureBreaker, StepAborted, process_item
-from ayavision.annotate.executors import Job
+from ayavision.annotate.executors.base import Job
 from ayavision.annotate.step import SharedContext
 from ayavision.backends import BackendError
 

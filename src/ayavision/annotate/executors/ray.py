@@ -20,7 +20,7 @@ import ray
 from ayavision.annotate.cache import RequestCache
 from ayavision.annotate.config import RayExecutorConfig
 from ayavision.annotate.engine import FailureBreaker, StepAborted, StepSpec, process_item
-from ayavision.annotate.executors import Job
+from ayavision.annotate.executors.base import Job
 from ayavision.annotate.inputs import InputItem
 from ayavision.annotate.step import SharedContext
 from ayavision.backends import BackendError
