@@ -8,6 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ayavision.cli.main import app
+from ayavision.recipe.artifacts import AnnotateArtifact, Inputs
 from ayavision.recipe.config import RecipeError, load_recipe
 
 REPO = Path(__file__).parents[2]
@@ -25,6 +26,12 @@ def test_paper_recipes_dry_run(name, tmp_path):
     assert recipe.train.stages["sft"].mixture == {"original": 0.34, "synthetic_en": 0.31, "multilingual": 0.35}
     assert recipe.train.stages["align"].mixture["multilingual"] == 0.14
     assert recipe.merge.alpha == 0.4
+    # The buckets name annotate's outputs; the engine fills them in from its artifact (a JSONL step writes data.jsonl).
+    steps = {step.name: step.config.step for step in recipe.annotate.steps if step.config.step != "metrics"}
+    annotated = AnnotateArtifact(
+        input=run / "data", datasets={n: run / "annotate" / n / "data.jsonl" for n in steps}, kinds=steps
+    )
+    recipe = Inputs(annotate=annotated).resolve(recipe)
     assert recipe.train.buckets["multilingual"].paths == [run / "annotate" / "rephrase" / "data.jsonl"]
 
 

@@ -41,7 +41,7 @@ def test_text_training_records_are_written_for_a_text_bucket_apart_from_the_benc
         "text_train": {"n": 46, "seed": 103},
         "progress": False,
     }
-    summary = shapes_world_source(options, tmp_path / "data")
+    summary = shapes_world_source(options, tmp_path / "data").summary
     train = read_text_task(tmp_path / "data" / "text")
     bench = read_text_task(tmp_path / "data" / "bench" / "world-text")
     assert len(train) == summary["text_train"]["records"] and len({s.language for s in train}) > 15

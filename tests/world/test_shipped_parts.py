@@ -145,7 +145,7 @@ def test_the_world_data_source_starts_from_the_shipped_parts_at_default_settings
         "text_bench": {"n": 4, "seed": 102},
         "progress": False,
     }
-    summary = shapes_world_source(options, tmp_path / "data")
+    summary = shapes_world_source(options, tmp_path / "data").summary
     assert summary["shipped_parts"] == ["tokenizer", "encoder", "text-llm"]
     assert summary["encoder_top1"] == shipped_summary("encoder")["image_to_text_top1"]
     for name in ("encoder", "text-llm"):

@@ -18,8 +18,10 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from ayavision.recipe.artifacts import EvaluateArtifact
 from ayavision.recipe.config import RecipeConfig
-from ayavision.recipe.evaluation import SUMMARY, TEXT_LLM
+from ayavision.recipe.engine import read_artifact
+from ayavision.recipe.evaluation import TEXT_LLM
 from ayavision.recipe.report import markdown_to_html
 from ayavision.utils.fs import atomic_write_text
 
@@ -82,10 +84,13 @@ def collect(entries: list[Entry]) -> dict[str, Any]:
     scored: dict[tuple[str, str, str], dict[str, tuple[str, bool]]] = {}
     reference = reference_variant(entries) if entries else ""
     for variant, recipe, run, _ in entries:
-        summary = _read_json(run / "evaluate" / SUMMARY)
+        evaluate = read_artifact(run / "evaluate", run, EvaluateArtifact)
+        if not isinstance(evaluate, EvaluateArtifact):
+            continue
+        summary = _read_json(evaluate.results)
         for bench in summary.get("academic") or {}:
             for label, name in _models(recipe).items():
-                rows = read_scored(run / "evaluate" / bench / name)
+                rows = read_scored(evaluate.folder / bench / name)
                 if not rows:
                     continue
                 scored[bench, label, variant] = rows

@@ -98,9 +98,10 @@ class RecipeConfig(Strict):
         raise RecipeError("merge.text_llm: the model's LLM is not a checkpoint folder; say which text LLM to merge")
 
 
-# Data sources registered by plug-ins: name -> function(options, out_folder) -> summary dict, and the typed
+# Data sources registered by plug-ins: name -> function(options, out_folder) -> its DataArtifact (what it wrote:
+# original, benchmarks, parts; or just a summary dict, its outputs then found by the usual layout), and the typed
 # model of their options (checked when the recipe loads, so a dry run catches a bad option).
-DataSource = Callable[[dict[str, Any], Path], dict[str, Any]]
+DataSource = Callable[[dict[str, Any], Path], Any]
 DATA_SOURCES: Registry[DataSource] = Registry("data source")
 DATA_SOURCE_OPTIONS: Registry[type[BaseModel]] = Registry("data source options")
 
@@ -119,7 +120,9 @@ def load_recipe(
     path: str | Path, run_dir: str | Path | None = None, overrides: Sequence[Override] = ()
 ) -> tuple[RecipeConfig, Path]:
     """Read a recipe, with ``overrides`` (dotted key, value) set first; `{run}` in any string becomes the run
-    folder (default: runs/<name>). Errors name the file, and the `--set` keys when there are any."""
+    folder (default: runs/<name>): a deprecated way to name a stage's outputs, kept working for existing recipes
+    (name them ``{stage.key}`` instead, see ``artifacts``). Errors name the file, and the `--set` keys when there
+    are any."""
     path = Path(path)
     label = f"{path} (with --set {', '.join(key for key, _ in overrides)})" if overrides else str(path)
     run = Path(run_dir).resolve() if run_dir is not None else None

@@ -6,26 +6,22 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ayavision.recipe.artifacts import MergeArtifact
 from ayavision.recipe.config import BenchSpec, RecipeConfig
 
 TEXT_LLM = "text-llm"
 SUMMARY = "summary.json"
 
 
-def model_folders(recipe: RecipeConfig, run: Path) -> dict[str, Path]:
-    """alpha-<a> -> its merged folder; alpha-1.0 is the unmerged VLM."""
-    from ayavision.merge import alpha_folder_name
-
-    return {alpha_folder_name(a): run / "merge" / "sweep" / alpha_folder_name(a) for a in recipe.merge.alphas}
-
-
-def evaluate_recipe(recipe: RecipeConfig, run: Path, out: Path) -> dict[str, Any]:
+def evaluate_recipe(recipe: RecipeConfig, merge: MergeArtifact, out: Path) -> dict[str, Any]:
+    """Every merged model of the merge stage's artifact (alpha-<a> -> folder; alpha-1.0 is the unmerged VLM) on
+    every benchmark; ``recipe``'s references already resolved."""
     section = recipe.evaluate
     summary: dict[str, Any] = {"academic": {}, "pairwise": {}}
-    models = model_folders(recipe, run)
+    models = dict(merge.models)
     for bench in section.benches:
         if bench.kind == "academic":
-            summary["academic"][bench.name] = _academic(recipe, bench, models, out / bench.name)
+            summary["academic"][bench.name] = _academic(recipe, bench, models, out / bench.name, merge.text_llm)
         else:
             summary["pairwise"][bench.name] = _pairwise(recipe, bench, models, out / bench.name)
     (out / SUMMARY).write_text(json.dumps(summary, indent=1), encoding="utf-8")
@@ -44,14 +40,16 @@ def _answers(items, folder: Path, out: Path, recipe: RecipeConfig, data: Path) -
     return path
 
 
-def _academic(recipe: RecipeConfig, bench: BenchSpec, models: dict[str, Path], out: Path) -> dict[str, Any]:
+def _academic(
+    recipe: RecipeConfig, bench: BenchSpec, models: dict[str, Path], out: Path, text_llm: Path
+) -> dict[str, Any]:
     from ayavision.evaluate import load_benchmark, read_answers, score_academic
 
     loaded = load_benchmark(bench.name, bench.path, languages=bench.languages)
     text_only = not any(item.has_images for item in loaded.items)
     candidates = dict(models)
     if text_only:
-        candidates[TEXT_LLM] = recipe.text_llm()
+        candidates[TEXT_LLM] = text_llm
     result: dict[str, Any] = {}
     for name, folder in candidates.items():
         answers = _answers(loaded.items, folder, out / name, recipe, bench.path)

@@ -14,16 +14,18 @@ import matplotlib
 matplotlib.use("Agg")  # no display on training machines
 import matplotlib.pyplot as plt
 
+from ayavision.recipe.artifacts import AnnotateArtifact, EvaluateArtifact, Inputs
 from ayavision.recipe.config import RecipeConfig
-from ayavision.recipe.evaluation import SUMMARY, TEXT_LLM
+from ayavision.recipe.evaluation import TEXT_LLM
 from ayavision.train.metrics import step_time_summary
 from ayavision.utils.fs import atomic_write_text
 from ayavision.utils.registry import Registry
 
 # Sections plug-ins add, e.g. the shapes world's filter precision/recall (it alone knows the injected errors).
-# Each takes (recipe, run folder, report folder, headline dict to add to) and returns markdown lines. Sections run
-# before the sweep: a "<bench>_chance" headline entry is drawn in the sweep figure as that benchmark's guess level.
-ReportSection = Callable[[RecipeConfig, Path, Path, dict[str, Any]], list[str]]
+# Each takes (recipe, the finished stages' artifacts, report folder, headline dict to add to) and returns markdown
+# lines. Sections run before the sweep: a "<bench>_chance" headline entry is drawn in the sweep figure as that
+# benchmark's guess level.
+ReportSection = Callable[[RecipeConfig, Inputs, Path, dict[str, Any]], list[str]]
 REPORT_SECTIONS: Registry[ReportSection] = Registry("report section")
 
 
@@ -31,12 +33,12 @@ def register_report_section(name: str) -> Callable[[ReportSection], ReportSectio
     return REPORT_SECTIONS.register(name)
 
 
-def _read_json(path: Path) -> Any:
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+def _read_json(path: Path | None) -> Any:
+    return json.loads(path.read_text(encoding="utf-8")) if path is not None and path.exists() else None
 
 
-def _read_jsonl(path: Path) -> list[dict]:
-    if not path.exists():
+def _read_jsonl(path: Path | None) -> list[dict]:
+    if path is None or not path.exists():
         return []
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
@@ -46,16 +48,18 @@ def _alpha(name: str) -> float | None:
     return float(match.group(1)) if match else None
 
 
-def write_recipe_report(recipe: RecipeConfig, run: Path, out: Path) -> dict[str, Any]:
+def write_recipe_report(recipe: RecipeConfig, inputs: Inputs, out: Path) -> dict[str, Any]:
+    """The report from the artifacts of the finished stages (``recipe``'s references resolved)."""
     out.mkdir(parents=True, exist_ok=True)
     lines = [f"# {recipe.name}: run report", ""]
     headline: dict[str, Any] = {}
-    lines += _data_section(run, out)
-    lines += _plugin_sections(recipe, run, out, headline)
-    lines += _training_section(run, out)
-    lines += _sweep_section(recipe, run, out, headline)
-    lines += _winrate_section(run, out, headline)
-    lines += _samples_section(recipe, run)
+    merged = inputs.merge.chosen if inputs.merge is not None else None
+    lines += _data_section(inputs.annotate, out)
+    lines += _plugin_sections(recipe, inputs, out, headline)
+    lines += _training_section(inputs, out)
+    lines += _sweep_section(recipe, inputs.evaluate, out, headline)
+    lines += _winrate_section(inputs.evaluate, out, headline)
+    lines += _samples_section(recipe, inputs.evaluate, merged)
     markdown = "\n".join(lines) + "\n"
     atomic_write_text(out / "report.md", markdown)
     atomic_write_text(out / "report.html", markdown_to_html(markdown, out, recipe.name))
@@ -63,8 +67,9 @@ def write_recipe_report(recipe: RecipeConfig, run: Path, out: Path) -> dict[str,
     return headline
 
 
-def _data_section(run: Path, out: Path) -> list[str]:
-    metrics_files = sorted((run / "annotate").glob("*/metrics.json"))
+def _data_section(annotate: AnnotateArtifact | None, out: Path) -> list[str]:
+    found = {} if annotate is None else annotate.metrics
+    metrics_files = [path for _, path in sorted(found.items()) if path.exists()]
     if not metrics_files:
         return ["## Data", "", "No annotation stage in this recipe.", ""]
     lines = ["## Data before and after annotation", ""]
@@ -97,15 +102,16 @@ def _data_section(run: Path, out: Path) -> list[str]:
     return lines
 
 
-def _plugin_sections(recipe: RecipeConfig, run: Path, out: Path, headline: dict[str, Any]) -> list[str]:
+def _plugin_sections(recipe: RecipeConfig, inputs: Inputs, out: Path, headline: dict[str, Any]) -> list[str]:
     lines: list[str] = []
     for section in REPORT_SECTIONS.values():
-        lines += section(recipe, run, out, headline)
+        lines += section(recipe, inputs, out, headline)
     return lines
 
 
-def _training_section(run: Path, out: Path) -> list[str]:
-    curves = {stage: _read_jsonl(run / stage / "train" / "metrics.jsonl") for stage in ("align", "sft")}
+def _training_section(inputs: Inputs, out: Path) -> list[str]:
+    trained = {stage: inputs.train(stage) for stage in ("align", "sft")}
+    curves = {stage: _read_jsonl(art.metrics if art is not None else None) for stage, art in trained.items()}
     if not any(curves.values()):
         return []
     figure, axes = plt.subplots(1, 2, figsize=(9, 3))
@@ -127,8 +133,10 @@ def _training_section(run: Path, out: Path) -> list[str]:
     return [*lines, ""]
 
 
-def _sweep_section(recipe: RecipeConfig, run: Path, out: Path, headline: dict[str, Any]) -> list[str]:
-    summary = _read_json(run / "evaluate" / SUMMARY) or {}
+def _sweep_section(
+    recipe: RecipeConfig, evaluate: EvaluateArtifact | None, out: Path, headline: dict[str, Any]
+) -> list[str]:
+    summary = _read_json(evaluate.results if evaluate is not None else None) or {}
     academic = summary.get("academic") or {}
     if not academic:
         return []
@@ -198,10 +206,10 @@ def _finding(bench: str, scores: dict[str, float | None], alpha: float) -> str:
     return f"- {bench}: the alpha-{alpha} merge scores {merged:.3f} against {unmerged:.3f} unmerged, {verdict}."
 
 
-def _winrate_section(run: Path, out: Path, headline: dict[str, Any]) -> list[str]:
+def _winrate_section(evaluate: EvaluateArtifact | None, out: Path, headline: dict[str, Any]) -> list[str]:
     from ayavision.evaluate.plots import winrate_plot
 
-    summary = _read_json(run / "evaluate" / SUMMARY) or {}
+    summary = _read_json(evaluate.results if evaluate is not None else None) or {}
     lines: list[str] = []
     for bench, entry in (summary.get("pairwise") or {}).items():
         results = _read_json(Path(entry["results"]))
@@ -226,15 +234,17 @@ def _winrate_section(run: Path, out: Path, headline: dict[str, Any]) -> list[str
     return lines
 
 
-def _samples_section(recipe: RecipeConfig, run: Path, per_bench: int = 4) -> list[str]:
+def _samples_section(
+    recipe: RecipeConfig, evaluate: EvaluateArtifact | None, merged: str | None, per_bench: int = 4
+) -> list[str]:
     """A few answers of the shipped merge per benchmark, each in another language, beside the reference."""
     from ayavision.evaluate import load_benchmark
-    from ayavision.merge import alpha_folder_name
 
-    merged = alpha_folder_name(recipe.merge.alpha)
+    if evaluate is None or merged is None:
+        return []
     rows = []
     for bench in recipe.evaluate.benches:
-        answers = _read_jsonl(run / "evaluate" / bench.name / merged / "answers.jsonl")
+        answers = _read_jsonl(evaluate.folder / bench.name / merged / "answers.jsonl")
         if not answers or any(row.startswith(f"| {bench.name} |") for row in rows):
             continue
         references = {item.id: item.reference for item in load_benchmark(bench.name, bench.path).items}

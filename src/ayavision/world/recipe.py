@@ -1,11 +1,13 @@
 """The shapes world as a recipe plug-in: the ``shapes-world`` data source and the report's ground-truth section.
 
-List ``ayavision.world.recipe`` under a recipe's ``plugins``. The data stage then writes, under ``{run}/data``:
+List ``ayavision.world.recipe`` under a recipe's ``plugins``. The data stage then produces (its artifact, named in
+a recipe by these references):
 
-- ``original/``: short English answers, like the datasets the paper started from (the annotation input);
-- ``bench/world-vqa`` and ``bench/world-text``: held-out evaluation sets (images; text only);
-- ``text/`` (with ``text_train``): text-only training records, for a recipe's ``text`` bucket;
-- ``parts/tokenizer``, ``parts/encoder``, ``parts/text-llm``: the tiny pretrained parts the model composes from.
+- ``{data.original}``: short English answers, like the datasets the paper started from (the annotation input);
+- ``{data.bench.world-vqa}`` and ``{data.bench.world-text}``: held-out evaluation sets (images; text only);
+- ``{data.text}`` (with ``text_train``): text-only training records, for a recipe's ``text`` bucket;
+- ``{data.parts.tokenizer}``, ``{data.parts.encoder}``, ``{data.parts.text-llm}``: the tiny pretrained parts the
+  model composes from.
 
 The report section measures what only the world knows: the filter's precision and recall against the teacher's
 injected hallucinations, chrF of translation before and after rephrasing, and the parts' scores against chance.
@@ -20,8 +22,8 @@ from typing import Any
 from pydantic import Field, ValidationError
 
 from ayavision.errors import ConfigError
+from ayavision.recipe.artifacts import DataArtifact, EvaluateArtifact, Inputs
 from ayavision.recipe.config import RecipeConfig, register_data_source
-from ayavision.recipe.engine import DONE
 from ayavision.recipe.report import register_report_section
 from ayavision.utils.errors import format_validation_error
 from ayavision.world.cache import MARKER
@@ -57,7 +59,7 @@ class WorldSourceOptions(Strict):
 
 
 @register_data_source(SOURCE, options=WorldSourceOptions)
-def shapes_world_source(options: dict[str, Any], out: Path) -> dict[str, Any]:
+def shapes_world_source(options: dict[str, Any], out: Path) -> DataArtifact:
     """Generate the world data and benchmarks and pretrain the tiny parts (each cached by its config)."""
     from ayavision.world.dataset import make_world_dataset
     from ayavision.world.pretrain import pretrain_encoder, pretrain_text_llm, pretrain_tokenizer
@@ -87,7 +89,7 @@ def shapes_world_source(options: dict[str, Any], out: Path) -> dict[str, Any]:
             shipped.append(name)
     encoder = pretrain_encoder(parts / "encoder", tokenizer, settings.encoder, progress=settings.progress)
     llm = pretrain_text_llm(parts / "text-llm", tokenizer, settings.text_llm, progress=settings.progress)
-    return {
+    summary = {
         "records": original["records"],
         "bench": {"world-vqa": vqa["records"], "world-text": text["records"]},
         "encoder_top1": encoder["image_to_text_top1"],
@@ -97,11 +99,22 @@ def shapes_world_source(options: dict[str, Any], out: Path) -> dict[str, Any]:
         "shipped_parts": shipped,
         **({} if text_train is None else {"text_train": {k: text_train[k] for k in ("records", "held_out_prompts")}}),
     }
+    return DataArtifact(
+        original=out / "original",
+        format="folder",
+        bench={
+            "world-vqa": out / "bench" / "world-vqa" / "data.jsonl",
+            "world-text": out / "bench" / "world-text" / "data.jsonl",
+        },
+        parts={name: parts / name for name in ("tokenizer", "encoder", "text-llm")},
+        datasets={} if text_train is None else {"text": out / "text"},
+        summary=summary,
+    )
 
 
-def _read_json(path: Path) -> dict[str, Any]:
+def _read_json(path: Path | None) -> dict[str, Any]:
     """A JSON file another stage wrote, or {} when it is not there (that stage has not run)."""
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    return json.loads(path.read_text(encoding="utf-8")) if path is not None and path.exists() else {}
 
 
 def _part_summary(folder: Path) -> dict[str, Any] | None:
@@ -113,12 +126,16 @@ def _key(record) -> str:
     return f"{record.language}/{record.id}"
 
 
-def _vqa_by_language(recipe: RecipeConfig, run: Path, vqa: Path, headline: dict[str, Any]) -> list[str]:
+def _vqa_by_language(
+    recipe: RecipeConfig, evaluate: EvaluateArtifact | None, vqa: Path, headline: dict[str, Any]
+) -> list[str]:
     """world-vqa per language for the unmerged VLM and the shipped merge, against each language's guess level."""
     from ayavision.data import read_records
     from ayavision.world.measure import record_guess_odds
 
-    scores = (_read_json(run / "evaluate" / "summary.json").get("academic") or {}).get("world-vqa") or {}
+    if evaluate is None:
+        return []
+    scores = (_read_json(evaluate.results).get("academic") or {}).get("world-vqa") or {}
     names = {"unmerged": "alpha-1.0", "merged": f"alpha-{recipe.merge.alpha}"}
     if not all(name in scores for name in names.values()):
         return []
@@ -144,16 +161,16 @@ def _vqa_by_language(recipe: RecipeConfig, run: Path, vqa: Path, headline: dict[
         "|---|---|---|---|",
         *rows,
         "",
-        *_vqa_by_kind(run, records, names, odds),
+        *_vqa_by_kind(evaluate, records, names, odds),
     ]
 
 
-def _vqa_by_kind(run: Path, records: list, names: dict[str, str], odds: dict[str, float]) -> list[str]:
+def _vqa_by_kind(evaluate: EvaluateArtifact, records: list, names: dict[str, str], odds: dict[str, float]) -> list[str]:
     """world-vqa per question kind (colour of a named shape, counts, places...): what the VLM sees and what not."""
     frames = {_key(r): r.meta.get("world", {}).get("frame", "?") for r in records}
     right: dict[str, dict[str, list[bool]]] = {}
     for column, name in names.items():
-        scored = run / "evaluate" / "world-vqa" / name / "scored.jsonl"
+        scored = evaluate.folder / "world-vqa" / name / "scored.jsonl"
         if not scored.exists():
             return []
         for line in scored.read_text(encoding="utf-8").splitlines():
@@ -176,16 +193,18 @@ def _fmt(value: float | None) -> str:
 
 
 @register_report_section(SOURCE)
-def world_report_section(recipe: RecipeConfig, run: Path, out: Path, headline: dict[str, Any]) -> list[str]:
+def world_report_section(recipe: RecipeConfig, inputs: Inputs, out: Path, headline: dict[str, Any]) -> list[str]:
     """Filter precision/recall, chrF before and after rephrasing, and the parts against chance."""
     from ayavision.world.measure import filter_quality, guess_accuracy, translation_quality
 
-    if recipe.data.source != SOURCE:
+    data = inputs.data
+    if recipe.data.source != SOURCE or data is None:
         return []
     lines = ["## Measured against the world's ground truth", ""]
-    annotate = run / "annotate"
-    recaptioned, kept = annotate / "recaption" / "data.jsonl", annotate / "filter" / "data.jsonl"
-    if recaptioned.exists() and kept.exists():
+    annotate = inputs.annotate
+    recaptioned = annotate.of_kind("recaption") if annotate is not None else None
+    kept = annotate.of_kind("filter") if annotate is not None else None
+    if recaptioned is not None and kept is not None:
         quality = filter_quality(recaptioned, kept)
         headline["filter"] = quality
         lines += [
@@ -193,8 +212,8 @@ def world_report_section(recipe: RecipeConfig, run: Path, out: Path, headline: d
             f"({quality['injection_rate']:.1%}); the filter dropped {quality['flagged']} and caught "
             f"{quality['caught']}: precision {_fmt(quality['precision'])}, recall {_fmt(quality['recall'])}.",
         ]
-    rephrased = annotate / "rephrase" / "data.jsonl"
-    if rephrased.exists():
+    rephrased = annotate.of_kind("rephrase") if annotate is not None else None
+    if rephrased is not None:
         chrf = translation_quality(rephrased)
         headline["chrf"] = {key: chrf[key] for key in ("texts", "chrf_mt", "chrf_rephrased")}
         lines += [
@@ -212,20 +231,20 @@ def world_report_section(recipe: RecipeConfig, run: Path, out: Path, headline: d
             "bound; what the table shows is how far literal translation is from natural text in each language.",
             "",
         ]
-    vqa = run / "data" / "bench" / "world-vqa" / "data.jsonl"
-    if vqa.exists():
+    vqa = data.bench.get("world-vqa")
+    if vqa is not None:
         chance = guess_accuracy(vqa)
         headline["world-vqa_chance"] = chance
         lines.append(
             f"- world-vqa: a uniform guess among the answers each question allows scores {chance:.3f}; a model "
             "must beat it to show that it reads the images."
         )
-        lines += _vqa_by_language(recipe, run, vqa, headline)
-    parts = run / "data" / "parts"
-    shipped = (_read_json(run / "data" / DONE).get("summary") or {}).get("shipped_parts") or []
+        lines += _vqa_by_language(recipe, inputs.evaluate, vqa, headline)
+    shipped = data.summary.get("shipped_parts") or []
     if shipped:
         lines.append(f"- Pretrained parts shipped with ayavision, not trained in this run: {', '.join(shipped)}.")
-    encoder, llm = _part_summary(parts / "encoder"), _part_summary(parts / "text-llm")
+    encoder = _part_summary(data.parts["encoder"]) if "encoder" in data.parts else None
+    llm = _part_summary(data.parts["text-llm"]) if "text-llm" in data.parts else None
     if encoder is not None:
         lines.append(
             f"- Pretrained encoder: image-to-caption top-1 retrieval {encoder['image_to_text_top1']:.3f} "
