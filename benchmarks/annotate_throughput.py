@@ -1,6 +1,6 @@
 """Throughput of the annotation pipeline against a server of fixed latency, and distilabel's on the same server.
 
-A local OpenAI-compatible test server (tests/fakes/openai_server.py, its own process, loopback only) answers
+A local OpenAI-compatible test server (ayavision.testing.openai_server, its own process, loopback only) answers
 every request after exactly LATENCY seconds, so with CONCURRENCY requests in flight no client can exceed
 CONCURRENCY / LATENCY requests per second: the bound. This script runs, in one go and in this order:
 
@@ -33,15 +33,18 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # for tests.fakes
+import ayavision
+from ayavision.annotate import BackendSpec, RecaptionConfig, RunOptions, run_step
 
-from ayavision.annotate import BackendSpec, RecaptionConfig, RunOptions, run_step  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def start_server(latency: float) -> tuple[subprocess.Popen, str]:
-    command = [sys.executable, "-m", "tests.fakes.openai_server", "--latency", str(latency)]
-    server = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    command = [sys.executable, "-m", "ayavision.testing.openai_server", "--latency", str(latency)]
+    # The server process imports the same ayavision as this one, wherever that comes from.
+    source = str(Path(ayavision.__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [source, os.environ.get("PYTHONPATH")]))}
+    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
     assert server.stdout is not None
     line = server.stdout.readline()
     if not line.startswith("PORT "):

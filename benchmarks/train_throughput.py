@@ -11,25 +11,20 @@ import argparse
 import json
 import platform
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import torch
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from tests.train.helpers import make_dataset  # noqa: E402
-
-from ayavision.model.compose import compose  # noqa: E402
-from ayavision.model.spec import ConnectorSpec, LLMSpec, ModelSpec, TilingSpec, VisionSpec  # noqa: E402
-from ayavision.model.store import save_composed  # noqa: E402
-from ayavision.train.config import TrainRecipe  # noqa: E402
-from ayavision.train.mixture import load_bucket  # noqa: E402
-from ayavision.train.samples import IGNORE, SampleBuilder  # noqa: E402
-from ayavision.train.trainer import train_stage  # noqa: E402
+from ayavision.model.compose import compose
+from ayavision.model.spec import ConnectorSpec, LLMSpec, ModelSpec, TilingSpec, VisionSpec
+from ayavision.model.store import save_composed
+from ayavision.testing.datasets import make_dataset
+from ayavision.train.config import TrainRecipe
+from ayavision.train.mixture import load_bucket
+from ayavision.train.samples import IGNORE, SampleBuilder
+from ayavision.train.trainer import train_stage
 
 BENCH_SPEC = ModelSpec(
     name="bench-30m",

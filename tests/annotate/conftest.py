@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from ayavision.annotate import BackendSpec, RunOptions
+from ayavision.testing.openai_server import FakeOpenAIServer
 from tests.annotate.helpers import make_dataset, teacher
-from tests.fakes.openai_server import FakeOpenAIServer
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from typing import Any
 
 from PIL import Image
 
-from tests.fakes.openai_server import last_user_text
+from ayavision.testing.openai_server import last_user_text
 
 QUESTIONS = ["What colour is the shape?", "How many sides does it have?", "Where is the shape?", "Is it large?"]
 

@@ -8,8 +8,8 @@ import pytest
 
 from ayavision.annotate import BackendSpec, RecaptionConfig, RunOptions, StepAborted, run_step
 from ayavision.data import read_records
+from ayavision.testing.openai_server import FAULT_KINDS, FakeOpenAIServer, always_fail, first_attempt_faults
 from tests.annotate.helpers import make_dataset, read_jsonl, teacher
-from tests.fakes.openai_server import FAULT_KINDS, FakeOpenAIServer, always_fail, first_attempt_faults
 
 QUIET = RunOptions(progress=False)
 

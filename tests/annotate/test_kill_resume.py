@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from ayavision.testing.openai_server import FakeOpenAIServer
 from tests.annotate.helpers import make_dataset, teacher
-from tests.fakes.openai_server import FakeOpenAIServer
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = "from ayavision.cli.annotate import annotate_app; annotate_app()"

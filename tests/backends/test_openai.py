@@ -12,7 +12,7 @@ from PIL import Image
 
 from ayavision.backends import BackendError, ChatRequest, create_backend
 from ayavision.backends.openai import parse_retry_after
-from tests.fakes.openai_server import FakeOpenAIServer, always_fail, first_attempt_faults
+from ayavision.testing.openai_server import FakeOpenAIServer, always_fail, first_attempt_faults
 
 
 def _request(text: str = "hello", **kwargs) -> ChatRequest:

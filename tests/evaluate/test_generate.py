@@ -20,7 +20,7 @@ from ayavision.evaluate import (
     read_answers,
 )
 from ayavision.evaluate.local_model import LocalModel
-from tests.fakes.openai_server import FakeOpenAIServer
+from ayavision.testing.openai_server import FakeOpenAIServer
 
 from .helpers import ScriptedJudge, aya_bench, write_jsonl
 

@@ -13,7 +13,7 @@ from ayavision.backends import create_backend
 from ayavision.backends.base import BackendError
 from ayavision.cli.main import app
 from ayavision.evaluate import JudgeSettings, judge_pairs, load_benchmark
-from tests.fakes.openai_server import FakeOpenAIServer, first_attempt_faults
+from ayavision.testing.openai_server import FakeOpenAIServer, first_attempt_faults
 
 from .helpers import answers_file, aya_bench, prefer_correct, prefer_first
 

@@ -10,8 +10,8 @@ import yaml
 
 from ayavision.recipe.engine import DONE
 from ayavision.recipe.run import plan_recipe, run_recipe
+from ayavision.testing.datasets import make_dataset
 from tests.model.helpers import save_causal_lm, save_siglip
-from tests.train.helpers import make_dataset
 
 
 def _recipe(tmp_path: Path, steps: int = 3) -> Path:

@@ -17,6 +17,7 @@ from transformers import AutoProcessor
 
 from ayavision.data.errors import ImageDecodeError
 from ayavision.model.chat_format import encode_conversation
+from ayavision.testing.datasets import make_dataset
 from ayavision.train.config import StageConfig, TrainRecipe
 from ayavision.train.data_stream import RowStream
 from ayavision.train.data_workers import DataWorkerError, auto_workers
@@ -25,7 +26,6 @@ from ayavision.train.mixture import load_bucket
 from ayavision.train.samples import IGNORE, SampleBuilder
 from ayavision.train.trainer import CRASH_AFTER_STEP_ENV
 
-from .helpers import make_dataset
 from .recipes import stage, write_recipe
 
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 import torch
 from transformers import AutoModelForImageTextToText, AutoProcessor
 
+from ayavision.testing.datasets import make_dataset
 from ayavision.train.loss import SupervisedLM, per_sample_losses
 from ayavision.train.mixture import load_bucket
 from ayavision.train.packing import Packer, collate
 from ayavision.train.samples import IGNORE, SampleBuilder
-
-from .helpers import make_dataset
 
 
 def _samples(tiny_model_dir, tmp_path, n=6, **kwargs):

@@ -16,12 +16,12 @@ import torch
 from safetensors.torch import load_file
 from transformers import AutoModelForImageTextToText
 
+from ayavision.testing.datasets import make_dataset
 from ayavision.train.config import load_train_recipe
 from ayavision.train.metrics import read_metrics
 from ayavision.train.state import STATE_FILE, latest_checkpoint, prune_checkpoints
 from ayavision.train.trainer import CRASH_AFTER_STEP_ENV, StageRun
 
-from .helpers import make_dataset
 from .recipes import stage, write_recipe
 
 REPO = Path(__file__).parents[2]

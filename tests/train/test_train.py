@@ -15,12 +15,12 @@ from transformers import AutoModelForImageTextToText
 from typer.testing import CliRunner
 
 from ayavision.cli.main import app
+from ayavision.testing.datasets import make_dataset
 from ayavision.train.config import LoraConfig, RecipeError, load_train_recipe
 from ayavision.train.metrics import read_metrics
 from ayavision.train.optim import warmup_cosine
 from ayavision.train.trainer import CRASH_AFTER_STEP_ENV, TrainSetupError, train_stage
 
-from .helpers import make_dataset
 from .recipes import stage, write_recipe
 
 runner = CliRunner()

@@ -1,4 +1,4 @@
-"""Small multimodal datasets for training tests: coloured shapes with short answers, in a few languages."""
+"""Small multimodal datasets for tests and benchmarks: coloured shapes with short answers, in a few languages."""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
 """A local OpenAI-compatible chat server for tests and benchmarks: scripted answers, latency, injected faults.
 
+Needs ``aiohttp`` (``pip install ayavision[testing]``).
+
 Binds 127.0.0.1 on a free port and serves ``GET /v1/models`` and ``POST /v1/chat/completions`` from a
 background thread, so synchronous tests and the client's own event loop both work against it::
 
@@ -10,7 +12,7 @@ background thread, so synchronous tests and the client's own event loop both wor
 Faults are decided per request *content* and attempt number, not per arrival order, so a run is
 reproducible however its requests interleave. Run as a script to serve from another process::
 
-    python -m tests.fakes.openai_server --latency 0.25   # prints "PORT <n>", serves until killed
+    python -m ayavision.testing.openai_server --latency 0.25   # prints "PORT <n>", serves until killed
 """
 
 from __future__ import annotations
