@@ -20,6 +20,9 @@ TINY_TEXT_LLM = {
     "kv_heads": 1,
     "max_positions": 512,
     "scene_qa_eval": 23,
+    # Two rows a step: one text-task dialogue, one written scene; two steps of the copying lesson.
+    "scene_qa_share": 0.4,
+    "copy_steps": 2,
 }
 
 

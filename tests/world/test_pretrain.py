@@ -164,3 +164,39 @@ def test_a_text_llm_taught_written_scene_questions_reports_them_per_language(wor
         pretrain_text_llm(
             tmp_path / "bad", world_tokenizer, **{**TINY_TEXT_LLM, "scene_qa_share": 0.6, "description_share": 0.4}
         )
+
+
+def test_the_copying_lesson_learns_only_the_repeat_and_never_repeats_a_span():
+    from ayavision.world.pretrain.copying import FIRST_WORD_ID, copy_rows
+
+    rows = copy_rows(seed=0, step=3, count=16, vocab_size=4114, bos=2)
+    assert rows == copy_rows(seed=0, step=3, count=16, vocab_size=4114, bos=2)  # deterministic
+    for ids, mask in rows:
+        span = (len(ids) - 1) // 2
+        assert ids[0] == 2 and ids[1 : 1 + span] == ids[1 + span :]
+        assert mask == [0] * (1 + span) + [1] * span  # the first saying is unpredictable: not learnt
+        assert 8 <= span <= 32 and min(ids[1:]) >= FIRST_WORD_ID
+    # The lesson's steps (negative) and the copying rows of the lessons' steps draw different spans.
+    spans = {tuple(ids) for step in (-1, -2, 1, 2) for ids, _ in copy_rows(0, step, 8, 4114, 2)}
+    assert len(spans) == 32
+
+
+def test_copy_loss_tells_a_model_that_copies_from_one_that_does_not():
+    import torch
+
+    from ayavision.world.pretrain.copying import copy_loss
+
+    class Copier(torch.nn.Module):
+        """Predicts the token seen ``length`` positions earlier, when there is one: a perfect copier."""
+
+        def forward(self, input_ids):
+            logits = torch.zeros(*input_ids.shape, 64)
+            logits[0, 41:, :] = -20.0
+            logits[0, 41:].scatter_(1, input_ids[0, 2:-39, None], 20.0)
+            return type("Out", (), {"logits": logits})()
+
+        def train(self, mode=True):
+            return self
+
+    copier = copy_loss(Copier(), vocab_size=64, bos=0)
+    assert copier["repeat"] < 0.01 < copier["first"]

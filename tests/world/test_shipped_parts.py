@@ -34,6 +34,8 @@ def test_the_shipped_parts_are_strong_and_small():
     assert encoder["dense_accuracy"]["thumbnail"]["shape"] > 0.75
     assert encoder["dense_accuracy"]["thumbnail"]["size"] > 0.75
     assert llm["accuracy"] > 0.7 and llm["scene_qa_accuracy"] > 2 * llm["scene_qa_chance"]
+    # It copies what it read (the copying lesson): the part shipped before it had the same loss on both sayings.
+    assert llm["copy_loss"]["repeat"] < 0.75 * llm["copy_loss"]["first"]
     total = sum(f.stat().st_size for f in SHIPPED_PARTS.rglob("*") if f.is_file())
     assert total < 30 * 2**20
 
@@ -56,6 +58,7 @@ def test_the_shipped_scores_are_measured_again_from_the_shipped_weights():
     import torch
     from transformers import AutoModelForCausalLM, SiglipModel
 
+    from ayavision.world.pretrain.copying import copy_loss
     from ayavision.world.pretrain.encoder import _pairs, retrieval, twin_accuracy
     from ayavision.world.pretrain.llm import answer_text_task, eval_samples, score_scene_qa
     from ayavision.world.pretrain.tokenizer import load_world_tokenizer
@@ -76,6 +79,8 @@ def test_the_shipped_scores_are_measured_again_from_the_shipped_weights():
     accuracy = score_text_task(samples, answer_text_task(llm, tok, samples)).accuracy
     recorded = shipped_summary("text-llm")
     assert accuracy == pytest.approx(recorded["accuracy"], abs=0.01)
+    copying = copy_loss(llm, len(tok), tok.bos_token_id)
+    assert copying["repeat"] == pytest.approx(recorded["copy_loss"]["repeat"], abs=0.05)
     scene = score_scene_qa(llm, tok, llm_config)
     assert scene["scene_qa_accuracy"] == pytest.approx(recorded["scene_qa_accuracy"], abs=0.01)
     # Questions about a scene written in another language: the cross-lingual lesson (crosslingual_share).

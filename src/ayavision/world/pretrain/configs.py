@@ -57,8 +57,8 @@ class LLMConfig(Strict):
     heads: int = 4
     kv_heads: int = 2
     max_positions: int = 2048
-    # The shipped text LLM's settings (ayavision/world/parts): 33 minutes on 2 cores.
-    steps: int = Field(1500, ge=1)
+    # The shipped text LLM's settings (ayavision/world/parts; docs/world.md has its time and scores).
+    steps: int = Field(1200, ge=1)
     batch_size: int = Field(32, ge=1)
     lr: float = 3e-3
     warmup: int = 60
@@ -76,14 +76,18 @@ class LLMConfig(Strict):
     answer_style: Literal["word", "sentence"] = "word"
     # Share of each batch that is plain text, scene descriptions as the teacher writes them in every language:
     # the LLM then knows the language of the images' descriptions before multimodal training, as a real one does.
-    description_share: float = Field(0.2, ge=0, lt=1)
+    description_share: float = Field(0.0625, ge=0, lt=1)
     # Share of each batch that is written-scene questions of every image-question kind (``scene_qa``): the LLM
     # then answers, in all 23 languages, the questions the VLM will be asked about images.
-    scene_qa_share: float = Field(0.4, ge=0, lt=1)
+    scene_qa_share: float = Field(0.75, ge=0, lt=1)
     # Share of those written-scene dialogues that cross languages (scene in one, questions in others,
     # pretrain/scene_qa.py): without it the LLM keeps each language apart, and a VLM built on it named in
     # English the colours it could not name in the other 22 (docs/world.md).
     crosslingual_share: float = Field(0.5, ge=0, le=1)
+    # The copying lesson (pretrain/copying.py): steps of repeated random spans before the lessons above, and the
+    # share of each batch that keeps it. Without it the LLM never learnt to look a word up in its prompt.
+    copy_steps: int = Field(600, ge=0)
+    copy_share: float = Field(0.0625, ge=0, lt=1)
     scene_qa_eval: int = Field(230, ge=0, description="held-out written-scene questions (10 per language)")
     seed: int = 0
     threads: int = Field(0, ge=0, description="torch CPU threads (0: leave torch's default)")

@@ -24,6 +24,7 @@ from ayavision.world.pretrain.common import (
     tokenizer_key,
 )
 from ayavision.world.pretrain.configs import LLMConfig
+from ayavision.world.pretrain.copying import copy_loss, copy_rows
 from ayavision.world.pretrain.scene_qa import SceneQA, scene_qa
 from ayavision.world.pretrain.tokenizer import load_world_tokenizer
 from ayavision.world.progress import progress_bar
@@ -190,6 +191,23 @@ def _score_dialogues(model, tokenizer, dialogues: list[SceneQA]) -> dict[str, An
     }
 
 
+def _copying_lesson(model, tok, config: LLMConfig, progress: bool) -> None:
+    """``config.copy_steps`` steps on repeated random spans (pretrain/copying.py), before any other lesson."""
+    warmup = min(config.warmup, max(1, config.copy_steps // 20))
+    optimizer = make_optimizer(model, config.lr, config.weight_decay)
+    with progress_bar("the copying lesson", config.copy_steps, enabled=progress) as advance:
+        for step in range(config.copy_steps):
+            # Steps numbered apart from the lessons' copying rows, so the two never repeat a span.
+            rows = copy_rows(config.seed, -1 - step, config.batch_size, len(tok), tok.bos_token_id)
+            set_lr(optimizer, lr_at(step, config.copy_steps, config.lr, warmup))
+            loss = _loss(model, *_batch(rows, tok.pad_token_id, 0.0))
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            advance(note=f"loss {loss.item():.3f}")
+
+
 def pretrain_text_llm(
     out: str | Path, tokenizer: str | Path, config: LLMConfig | None = None, *, progress: bool = False, **settings: Any
 ) -> dict[str, Any]:
@@ -207,26 +225,29 @@ def pretrain_text_llm(
     start, cpu_start = time.perf_counter(), time.process_time()
     tok = load_world_tokenizer(tokenizer)
     model = build_llm(config, tok)
+    descriptions = round(config.batch_size * config.description_share)
+    questions = round(config.batch_size * config.scene_qa_share)
+    copies = round(config.batch_size * config.copy_share)
+    if descriptions + questions + copies >= config.batch_size:
+        raise ConfigError("text_llm: description_share + scene_qa_share + copy_share must leave room for the text task")
+    _copying_lesson(model, tok, config, progress)
+    # The lessons start with fresh optimizer moments and their own warmup, as a second training run would.
     optimizer = make_optimizer(model, config.lr, config.weight_decay)
     task = config.task(config.steps * config.batch_size)
     losses: list[float] = []
-
-    descriptions = round(config.batch_size * config.description_share)
-    questions = round(config.batch_size * config.scene_qa_share)
-    if descriptions + questions >= config.batch_size:
-        raise ConfigError("text_llm: description_share + scene_qa_share must leave room for the text task")
 
     def make_batch(step: int):
         first = step * config.batch_size
         rows = [
             encode_dialogue(tok, text_dialogue(task, first + j, "train", config.turns))
-            for j in range(config.batch_size - descriptions - questions)
+            for j in range(config.batch_size - descriptions - questions - copies)
         ]
         rows += [encode_description(tok, config.seed, first + j) for j in range(descriptions)]
         rows += [
             encode_dialogue(tok, scene_qa(config.seed, first + j, "train", config.turns, config.crosslingual_share))
             for j in range(questions)
         ]
+        rows += copy_rows(config.seed, step, copies, len(tok), tok.bos_token_id)
         return _batch(rows, tok.pad_token_id, config.prompt_weight)
 
     with progress_bar("pretraining the text LLM", config.steps, enabled=progress) as advance:
@@ -248,6 +269,7 @@ def pretrain_text_llm(
         "by_kind": score.by_kind,
         "eval_questions": score.n,
         **score_scene_qa(model, tok, config),
+        "copy_loss": copy_loss(model, len(tok), tok.bos_token_id),
         "final_loss": float(np.mean(losses[-20:])),
         "seconds": round(time.perf_counter() - start, 1),
         "cpu_seconds": round(time.process_time() - cpu_start, 1),
