@@ -22,9 +22,9 @@ import pytest
 from typer.testing import CliRunner
 
 from ayavision.cli.main import app
+from ayavision.testing.datasets import make_dataset
 
 from ..evaluate.helpers import write_jsonl
-from ..train.helpers import make_dataset
 from .conftest import CACHE
 
 pytestmark = [pytest.mark.real, pytest.mark.slow]

@@ -14,12 +14,12 @@ from ayavision.merge import merge_checkpoints
 from ayavision.model.generate import generate
 from ayavision.model.store import load_pretrained
 from ayavision.model.tokens import IMG_PATCH
+from ayavision.testing.datasets import make_dataset
 from ayavision.train.config import load_train_recipe
 from ayavision.train.mixture import SourcedRecord
 from ayavision.train.samples import IGNORE, SampleBuilder
 from ayavision.train.trainer import train_stage
 
-from ..train.helpers import make_dataset
 from ..train.recipes import stage, write_recipe
 from .test_smollm2 import QUESTIONS, llm_answer
 
