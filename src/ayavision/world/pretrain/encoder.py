@@ -15,6 +15,7 @@ from ayavision.world.cache import building
 from ayavision.world.pretrain.common import (
     lr_at,
     make_optimizer,
+    optimizer_step,
     reusable,
     seed_everything,
     set_lr,
@@ -218,10 +219,7 @@ def pretrain_encoder(
                 # The last layer's patch states, before the post-layernorm: what the VLM's connector reads.
                 states = output.vision_model_output.hidden_states[-1]
                 loss = loss + config.dense_weight * dense.loss(states, train.owners[batch], train.values[batch])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(trained.parameters(), 1.0)
-            optimizer.step()
+            optimizer_step(optimizer, loss, trained.parameters())
             losses.append(loss.item())
             advance(note=f"loss {np.mean(losses[-20:]):.3f}")
     scores = retrieval(model, held_out)

@@ -16,6 +16,7 @@ from ayavision.world.cache import building
 from ayavision.world.pretrain.common import (
     lr_at,
     make_optimizer,
+    optimizer_step,
     prefetch,
     reusable,
     seed_everything,
@@ -201,10 +202,7 @@ def _copying_lesson(model, tok, config: LLMConfig, progress: bool) -> None:
             rows = copy_rows(config.seed, -1 - step, config.batch_size, len(tok), tok.bos_token_id)
             set_lr(optimizer, lr_at(step, config.copy_steps, config.lr, warmup))
             loss = _loss(model, *_batch(rows, tok.pad_token_id, 0.0))
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
+            optimizer_step(optimizer, loss, model.parameters())
             advance(note=f"loss {loss.item():.3f}")
 
 
@@ -254,10 +252,7 @@ def pretrain_text_llm(
         for step, batch in enumerate(prefetch(make_batch, config.steps)):
             set_lr(optimizer, lr_at(step, config.steps, config.lr, config.warmup))
             loss = _loss(model, *batch)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
+            optimizer_step(optimizer, loss, model.parameters())
             losses.append(loss.item())
             advance(note=f"loss {np.mean(losses[-20:]):.3f}")
     samples = eval_samples(config)
