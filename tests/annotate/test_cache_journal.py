@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from ayavision.annotate.cache import RequestCache, cache_key
-from ayavision.annotate.journal import Journal, JournalError
+from ayavision.annotate.journal import Journal
 from ayavision.backends import ChatRequest, ChatResponse
+from ayavision.jobs.cache import RequestCache, cache_key
+from ayavision.jobs.journal import JournalError
 from tests.annotate.helpers import png_bytes
 
 IDENTITY = {"backend": "openai", "model": "m"}

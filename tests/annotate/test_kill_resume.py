@@ -6,12 +6,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from ayavision.testing.openai_server import FakeOpenAIServer
+from ayavision.testing.processes import kill_9_after
 from tests.annotate.helpers import make_dataset, teacher
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,10 +23,6 @@ def _command(data: Path, out: Path, url: str) -> list[str]:
         sys.executable, "-c", CLI, "recaption", "--input", str(data), "--out", str(out),
         "--base-url", url, "--model", "fake-model", "--concurrency", "3", "--no-progress",
     ]  # fmt: skip
-
-
-def _lines(path: Path) -> int:
-    return path.read_bytes().count(b"\n") if path.exists() else 0
 
 
 @pytest.mark.slow
@@ -43,12 +39,7 @@ def test_kill_9_and_resume(tmp_path: Path):
         out = tmp_path / "killed"
         journal = out / ".work" / "journal.jsonl"
         process = subprocess.Popen(_command(data, out, server.url), env=env, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 60
-        while _lines(journal) < 15 and process.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.005)
-        process.send_signal(signal.SIGKILL)
-        process.wait(30)
-        committed = _lines(journal)
+        committed = kill_9_after(process, journal, 15)
         assert process.returncode == -signal.SIGKILL and 15 <= committed < 60  # really killed mid-run
         assert not (out / "ledger.jsonl").exists() and not (out / "data.jsonl").exists()
         first_run = dict(server.attempts)

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from ayavision.evaluate.jsonlog import JsonLog, JsonLogError
+from ayavision.jobs.journal import JournalError as JsonLogError
+from ayavision.jobs.journal import JsonLog
 
 
 def test_torn_last_line_is_dropped_and_appends_continue(tmp_path: Path) -> None:

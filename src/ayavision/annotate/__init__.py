@@ -8,10 +8,8 @@ from ayavision.annotate.config import (
     BackendSpec,
     CometConfig,
     FilterConfig,
-    LocalExecutorConfig,
     MetricsConfig,
     PipelineConfig,
-    RayExecutorConfig,
     RecaptionConfig,
     RephraseConfig,
     RulesConfig,
@@ -24,6 +22,7 @@ from ayavision.annotate.pipeline import PipelineResult, load_pipeline, run_pipel
 from ayavision.annotate.runner import ConfigChangedError, StepResult, run_step
 from ayavision.annotate.step import Outcome, RecordContext, Step, register_step, step_class
 from ayavision.annotate.templates import TemplateError, load_template
+from ayavision.jobs.config import LocalExecutorConfig, RayExecutorConfig
 
 __all__ = [
     "BackendSpec",

@@ -3,33 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, field_validator, model_validator
+from pydantic import BaseModel, Field, SerializeAsAny, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from ayavision.annotate.registry import STEPS
+from ayavision.backends.spec import BackendSpec
+from ayavision.jobs.config import ExecutorConfig, LocalExecutorConfig
 from ayavision.languages import ENGLISH, UnknownLanguageError, nllb_code, non_english
 from ayavision.utils.config import Strict
-
-
-class BackendSpec(BaseModel):
-    """A backend by registry name plus its options, e.g. ``{kind: openai, base_url: ..., model: ...}``.
-
-    The options are checked by the backend itself when it is created (each rejects unknown ones).
-    """
-
-    model_config = ConfigDict(extra="allow")
-
-    kind: str = Field(min_length=1)
-
-    @property
-    def options(self) -> dict[str, Any]:
-        return dict(self.model_extra or {})
-
-    def label(self) -> str:
-        model = self.options.get("model")
-        return f"{self.kind}:{model}" if model else self.kind
 
 
 class StepOptions(Strict):
@@ -154,26 +137,6 @@ def step_config_type(name: str) -> type[BaseModel]:
 
 def step_names() -> list[str]:
     return sorted([METRICS_STEP, *STEPS.names()])
-
-
-class LocalExecutorConfig(Strict):
-    kind: Literal["local"] = "local"
-    records_in_flight: int | None = Field(
-        None, ge=1, description="records processed at once (default: twice the backend's concurrency, at least 8)"
-    )
-
-
-class RayExecutorConfig(Strict):
-    kind: Literal["ray"] = "ray"
-    address: str | None = Field(None, description="a running cluster ('auto', ray://...); default: start a local one")
-    workers: int = Field(2, ge=1, description="actors; each has its own backend, cache shard and concurrency")
-    records_in_flight: int = Field(16, ge=1, description="records each worker processes at once")
-    batch_size: int = Field(16, ge=1, description="records sent to a worker per call")
-    num_cpus: float = Field(0.5, gt=0, description="CPUs reserved per worker")
-    num_gpus: float = Field(0.0, ge=0, description="GPUs reserved per worker (a transformers backend on GPU)")
-
-
-ExecutorConfig = Annotated[LocalExecutorConfig | RayExecutorConfig, Field(discriminator="kind")]
 
 
 class RunOptions(Strict):

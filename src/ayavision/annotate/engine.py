@@ -1,8 +1,9 @@
-"""Build a step where it runs (here or on a Ray worker) and turn one input item into one journal entry."""
+"""A step as a job of the shared engine (``ayavision.jobs``): built where it runs, one input item -> one entry."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
@@ -10,15 +11,13 @@ from pydantic import BaseModel
 from ayavision.annotate.config import BackendSpec
 from ayavision.annotate.inputs import InputItem
 from ayavision.annotate.records import record_to_json
-from ayavision.annotate.step import Outcome, RecordContext, SharedContext, Step, step_class
+from ayavision.annotate.step import Outcome, RecordContext, Step, step_class
 from ayavision.backends import Backend, BackendError, create_backend
-from ayavision.data import DataError
-from ayavision.errors import AyaVisionError
+from ayavision.jobs import ITEM_FAILURES, CachedChat, JobAborted, Tally
 from ayavision.utils.plugins import load_plugins
 
-
-class StepAborted(AyaVisionError, RuntimeError):
-    """The step stopped before the end (a fatal backend error, too many failures in a row); resume later."""
+# A step that stopped early is a job that stopped early: one error, one message, one way to resume.
+StepAborted = JobAborted
 
 
 @dataclass
@@ -28,6 +27,7 @@ class StepSpec:
     config: BaseModel  # a registered step's config (its ``step`` field names the step)
     backend: BackendSpec | None = None
     plugins: list[str] = field(default_factory=list)
+    root: Path | None = None  # the input's dataset root (images are read under it)
 
     def build_backend(self) -> Backend | None:
         load_plugins(self.plugins, "plugins")  # a Ray worker imports them too: they may register the backend
@@ -41,50 +41,42 @@ class StepSpec:
             backend = self.build_backend()
         return step_class(self.config.step)(self.config, backend)  # type: ignore[attr-defined]
 
+    def build_task(self, backend: Backend | None) -> StepTask:
+        return StepTask(self.build(backend), self.root)
 
-async def process_item(step: Step, item: InputItem, shared: SharedContext) -> dict[str, Any]:
-    """The journal entry for one input item. Raises only for fatal backend errors (which stop the step)."""
-    entry: dict[str, Any] = {"index": item.index, "id": item.id, "location": item.location}
-    ctx = RecordContext(shared)
-    if item.record is None:
-        outcome = Outcome.failed(f"invalid record: {item.error}")
-    else:
+
+class StepTask:
+    """The engine's task for a step: the journal entry of one input item."""
+
+    def __init__(self, step: Step, root: Path | None) -> None:
+        self.step = step
+        self.root = root
+
+    async def run(self, item: InputItem, chat: CachedChat, tally: Tally) -> dict[str, Any]:
+        ctx = RecordContext(chat, self.root, tally)
+        if item.record is None:
+            return self._entry(item, Outcome.failed(f"invalid record: {item.error}"), tally)
         try:
-            outcome = await step.process(item.record, ctx)
-        except BackendError as err:
-            if err.fatal:
-                raise
-            outcome = Outcome.failed(f"backend error: {err}", retryable=err.retryable)
-        except (DataError, OSError) as err:  # a missing or undecodable image, say
-            outcome = Outcome.failed(f"input error: {err}")
+            outcome = await self.step.process(item.record, ctx)
+        except ITEM_FAILURES:
+            raise  # the engine's rule: a failed item, or a stopped job
         except Exception as err:  # a bug must cost one record, visibly, not the whole run
             outcome = Outcome.failed(f"internal error: {type(err).__name__}: {err}")
-    if outcome.status != "kept" and not outcome.reason:
-        raise RuntimeError(f"step {step.name!r} gave no reason for a {outcome.status} record")
-    entry.update(status=outcome.status, reason=outcome.reason)
-    if outcome.status == "failed":
-        entry["retryable"] = outcome.retryable
-    entry["outputs"] = [record_to_json(record) for record in outcome.outputs]
-    entry["requests"] = ctx.requests
-    entry["cached"] = ctx.cached
-    return entry
+        return self._entry(item, outcome, tally)
 
+    def failed(self, item: InputItem, error: BaseException, tally: Tally) -> dict[str, Any]:
+        if isinstance(error, BackendError):
+            return self._entry(item, Outcome.failed(f"backend error: {error}", retryable=error.retryable), tally)
+        return self._entry(item, Outcome.failed(f"input error: {error}"), tally)  # a missing or undecodable image
 
-class FailureBreaker:
-    """Stops a step when ``limit`` records in a row fail: a dead server should not fail a million records."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.in_a_row = 0
-
-    def observe(self, entry: dict[str, Any]) -> None:
-        # Invalid input records are the data's fault, not the server's: they do not trip the breaker.
-        if entry["status"] == "failed" and not entry["reason"].startswith("invalid record"):
-            self.in_a_row += 1
-            if self.in_a_row >= self.limit:
-                raise StepAborted(
-                    f"{self.in_a_row} records in a row failed (last: {entry['reason']}); stopping. "
-                    "Finished records are kept: fix the cause and run again to resume"
-                )
-        else:
-            self.in_a_row = 0
+    def _entry(self, item: InputItem, outcome: Outcome, tally: Tally) -> dict[str, Any]:
+        if outcome.status != "kept" and not outcome.reason:
+            raise RuntimeError(f"step {self.step.name!r} gave no reason for a {outcome.status} record")
+        entry: dict[str, Any] = {"index": item.index, "id": item.id, "location": item.location}
+        entry.update(status=outcome.status, reason=outcome.reason)
+        if outcome.status == "failed":
+            entry["retryable"] = outcome.retryable
+        entry["outputs"] = [record_to_json(record) for record in outcome.outputs]
+        entry["requests"] = tally.requests
+        entry["cached"] = tally.cached
+        return entry

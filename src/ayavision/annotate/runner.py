@@ -13,16 +13,16 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from ayavision.annotate.config import BackendSpec, ExecutorConfig, RunOptions
-from ayavision.annotate.engine import StepSpec
-from ayavision.annotate.executors import Job, make_executor
+from ayavision.annotate.config import BackendSpec, RunOptions
+from ayavision.annotate.engine import StepAborted, StepSpec
 from ayavision.annotate.inputs import count_items, input_signature, is_parquet, iter_items
 from ayavision.annotate.journal import Journal
 from ayavision.annotate.outputs import StepPaths, finalize
 from ayavision.annotate.progress import StepProgress
-from ayavision.backends import Backend
+from ayavision.backends import Backend, BackendError
 from ayavision.data import dataset_root
 from ayavision.errors import AyaVisionError, ConfigError
+from ayavision.jobs import ExecutorConfig, Job, run_job
 from ayavision.utils.fs import atomic_write_text
 
 
@@ -89,6 +89,7 @@ def run_step(
     built = backend if isinstance(backend, Backend) else spec.build_backend()
     step = spec.build(built)  # validates templates and options before anything is written
     signature = input_signature(input_path)  # ... and that the input exists
+    spec.root = dataset_root(input_path)
     with _exclusive(paths):
         return _run_locked(step, spec, built, backend, input_path, signature, paths, executor, options, label)
 
@@ -147,7 +148,6 @@ def _run_locked(
     job = Job(
         spec=spec,
         items=todo(),
-        root=dataset_root(input_path),
         cache_dir=options.cache_dir or paths.cache,
         commit=commit,
         max_consecutive_failures=options.max_consecutive_failures,
@@ -155,7 +155,9 @@ def _run_locked(
         close_backend=not isinstance(backend, Backend),
     )
     try:
-        make_executor(executor).run(job)
+        run_job(job, executor)
+    except BackendError as err:  # the backend failed its check: no record can succeed
+        raise StepAborted(f"backend error: {err}") from err
     finally:
         journal.close()
         progress.close()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import abc
-import asyncio
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -12,13 +11,13 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel
 
-from ayavision.annotate.cache import RequestCache, cache_key
 from ayavision.annotate.records import image_bytes_of
 from ayavision.annotate.registry import STEPS
 from ayavision.annotate.templates import Template
 from ayavision.backends import Backend, ChatRequest, ChatResponse
 from ayavision.data import ConversationRecord
 from ayavision.errors import ConfigError
+from ayavision.jobs.cache import CachedChat, Tally
 
 Status = Literal["kept", "dropped", "failed"]
 
@@ -45,58 +44,29 @@ class Outcome:
         return cls("failed", reason, retryable=retryable)
 
 
-class SharedContext:
-    """What every record of a step shares in one process: the backend, the request cache, the dataset root."""
-
-    def __init__(self, backend: Backend | None, cache: RequestCache, root: Path | None) -> None:
-        self.backend = backend
-        self.cache = cache
-        self.root = root
-        self.identity = backend.identity() if backend is not None else {}
-        self.in_flight: dict[str, asyncio.Future[ChatResponse]] = {}  # identical requests share one call
-
-
 class RecordContext:
     """A step's window on the world while it handles one record: cached chat and the record's images."""
 
-    def __init__(self, shared: SharedContext) -> None:
-        self.shared = shared
-        self.requests = 0  # sent to the backend
-        self.cached = 0  # answered from the cache
+    def __init__(self, shared: CachedChat, root: Path | None, tally: Tally | None = None) -> None:
+        self.shared = shared  # the backend behind the request cache; ``shared.identity`` names the backend
+        self.root = root
+        self.tally = tally if tally is not None else Tally()
+
+    @property
+    def requests(self) -> int:
+        """Requests sent to the backend for this record."""
+        return self.tally.requests
+
+    @property
+    def cached(self) -> int:
+        """Requests answered from the cache for this record."""
+        return self.tally.cached
 
     async def chat(self, request: ChatRequest) -> ChatResponse:
-        backend = self.shared.backend
-        if backend is None:
-            raise RuntimeError("this step was built without a backend")
-        key = cache_key(self.shared.identity, request)
-        cached = self.shared.cache.get(key)
-        if cached is not None:
-            self.cached += 1
-            return cached
-        waiting = self.shared.in_flight.get(key)
-        if waiting is not None:  # the same request is already out (two records with one prompt): wait for it
-            self.cached += 1
-            return await asyncio.shield(waiting)
-        future: asyncio.Future[ChatResponse] = asyncio.get_running_loop().create_future()
-        self.shared.in_flight[key] = future
-        self.requests += 1
-        try:
-            response = await backend.chat(request)
-        except asyncio.CancelledError:
-            future.cancel()
-            raise
-        except Exception as err:
-            future.set_exception(err)
-            future.exception()  # mark it retrieved: nobody else may be waiting
-            raise
-        finally:
-            del self.shared.in_flight[key]
-        self.shared.cache.put(key, response)
-        future.set_result(response)
-        return response
+        return await self.shared.chat(request, self.tally)
 
     def images(self, record: ConversationRecord) -> list[bytes]:
-        return image_bytes_of(record, self.shared.root)
+        return image_bytes_of(record, self.root)
 
 
 class Step(abc.ABC):

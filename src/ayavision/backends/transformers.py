@@ -21,7 +21,7 @@ from ayavision.backends.batching import MicroBatcher
 from ayavision.backends.media import image_pil
 from ayavision.errors import ConfigError
 from ayavision.model.chat_format import install_chat_template
-from ayavision.model.compat import complete_text_config
+from ayavision.model.compat import load_vlm
 from ayavision.utils.config import Strict
 
 Kind = Literal["auto", "vlm", "causal", "seq2seq"]
@@ -47,11 +47,13 @@ class TransformersConfig(Strict):
     revision: str | None = Field(None, description="optional tag kept in cache keys")
 
 
-def _weights_digest(folder: Path) -> str:
-    """Configs plus weight files' names, sizes and times: changes whenever the model may have, reads no weights.
+def folder_fingerprint(folder: str | Path) -> str:
+    """A model folder's one fingerprint: configs plus weight files' names, sizes and times; reads no weights.
 
-    (A copied folder gets a new digest and re-queries: the safe side, and cheaper than hashing gigabytes.)
+    It changes whenever the model may have (a retrained model of the same size included); a copied folder gets a
+    new one and re-queries: the safe side, and cheaper than hashing gigabytes. Cache keys and answers files use it.
     """
+    folder = Path(folder)
     digest = hashlib.sha256()
     for name in ("config.json", "generation_config.json"):
         if (folder / name).is_file():
@@ -72,6 +74,12 @@ def _hf_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
         parts = [{"type": "image", "image": image_pil(p["image"])} if p.get("type") == "image" else p for p in content]
         out.append({"role": message["role"], "content": parts})
     return out
+
+
+def _has_image(messages: list[dict[str, Any]]) -> bool:
+    return any(
+        part.get("type") == "image" for m in messages if not isinstance(m["content"], str) for part in m["content"]
+    )
 
 
 class TransformersBackend(Backend):
@@ -113,7 +121,7 @@ class TransformersBackend(Backend):
             settings.update(
                 self.config.model_dump(include={"split_sentences", "length_ratio", "length_slack", "detect_loops"})
             )
-        identity = {"backend": "transformers", "model": self.folder.name, "weights": _weights_digest(self.folder)}
+        identity = {"backend": "transformers", "model": self.folder.name, "weights": folder_fingerprint(self.folder)}
         identity.update(kind=self.kind, settings=settings)
         if self.config.revision:
             identity["revision"] = self.config.revision
@@ -125,24 +133,15 @@ class TransformersBackend(Backend):
             if self.model is not None:
                 return
             import torch
-            from transformers import (
-                AutoModelForCausalLM,
-                AutoModelForImageTextToText,
-                AutoModelForSeq2SeqLM,
-                AutoProcessor,
-                AutoTokenizer,
-            )
+            from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoProcessor, AutoTokenizer
 
             dtype: Any = "auto" if self.config.dtype == "auto" else getattr(torch, self.config.dtype)
-            classes = {
-                "vlm": AutoModelForImageTextToText,
-                "causal": AutoModelForCausalLM,
-                "seq2seq": AutoModelForSeq2SeqLM,
-            }
+            classes = {"causal": AutoModelForCausalLM, "seq2seq": AutoModelForSeq2SeqLM}
             try:
-                model = classes[self.kind].from_pretrained(str(self.folder), dtype=dtype)
                 if self.kind == "vlm":
-                    complete_text_config(model.config)
+                    model = load_vlm(self.folder, dtype)  # any AyaVision folder, its text config completed
+                else:
+                    model = classes[self.kind].from_pretrained(str(self.folder), dtype=dtype)
                 processor = (AutoProcessor if self.kind == "vlm" else AutoTokenizer).from_pretrained(str(self.folder))
             except (OSError, ValueError) as err:
                 raise BackendError(f"cannot load {self.kind} model from {self.folder}: {err}", fatal=True) from None
@@ -164,6 +163,8 @@ class TransformersBackend(Backend):
         return (request.max_tokens, request.temperature, request.seed, request.stop, hints)
 
     async def chat(self, request: ChatRequest) -> ChatResponse:
+        if self.kind == "causal" and _has_image(request.messages):
+            raise BackendError(f"{self.folder} is a text-only model; it cannot answer a request with images")
         return await self._batcher.submit(request)
 
     def _run_batch(self, requests: list[ChatRequest]) -> list[ChatResponse | BaseException]:
@@ -202,20 +203,27 @@ class TransformersBackend(Backend):
         options.update(first.extra)
         with torch.inference_mode():
             out = self.model.generate(**inputs, **options)
+        return self._decode(out, inputs, first.stop)
+
+    def _decode(self, out: Any, inputs: Any, stops: tuple[str, ...]) -> list[ChatResponse | BaseException]:
+        """Each row's answer: cut at its first end-of-turn token (rows that ended early are padded to the longest)."""
         tokenizer = getattr(self.processor, "tokenizer", self.processor)
         eos = self.model.generation_config.eos_token_id
-        eos_ids = set(eos if isinstance(eos, list) else [eos])
+        eos_ids = set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
+        if tokenizer.eos_token_id is not None:
+            eos_ids.add(tokenizer.eos_token_id)
         prompt_length = inputs["input_ids"].shape[1]
         responses: list[ChatResponse | BaseException] = []
-        for row in out[:, prompt_length:].tolist():
+        for row, mask in zip(out[:, prompt_length:].tolist(), inputs["attention_mask"], strict=True):
             ended = next((i for i, t in enumerate(row) if t in eos_ids), None)
-            ids = row if ended is None else row[:ended]
-            text = tokenizer.decode(ids, skip_special_tokens=True)
+            ids = row[:ended] if ended is not None else [t for t in row if t != tokenizer.pad_token_id]
+            text = tokenizer.decode(ids, skip_special_tokens=True).strip()
             finish = "stop" if ended is not None else "length"
-            for stop in first.stop:
+            for stop in stops:
                 if stop in text:
                     text, finish = text[: text.index(stop)], "stop"
-            responses.append(ChatResponse(text, finish, prompt_length, len(ids)))
+            # Token counts as an endpoint reports them: the prompt without padding, the answer with its end token.
+            responses.append(ChatResponse(text, finish, int(mask.sum()), len(ids) + (ended is not None)))
         return responses
 
     async def aclose(self) -> None:

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from ayavision.errors import AyaVisionError
-from ayavision.evaluate.jsonlog import JsonLog
+from ayavision.jobs.journal import JsonLog
 
 REQUIRED_KEYS = ("id", "bench", "language", "prompt", "answer", "model", "generation")
 

@@ -1,7 +1,8 @@
 """Answer a benchmark with a local model folder or any backend, cached per item in an answers file.
 
 ``generate_answers(items, out, model=LocalModel(...) | backend=Backend)`` appends one line per answered item
-to ``out`` (the format is documented in ``ayavision.evaluate.answers``). Items already in ``out`` are skipped,
+to ``out`` (the format is documented in ``ayavision.evaluate.answers``), through the shared job engine
+(``ayavision.jobs``) and its request cache. Items already in ``out`` are skipped,
 so a killed or failed run resumes where it stopped; answers from another model or other settings in the same
 file are refused. Items that fail (the endpoint gave up, an image is unreadable) are not written, are
 counted, and raise ``GenerationIncomplete`` at the end, after every other item has been answered.
@@ -13,18 +14,19 @@ import asyncio
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ayavision.backends.base import Backend, ChatRequest, ChatResponse
+from ayavision.backends.base import Backend
+from ayavision.backends.spec import BackendSpec
 from ayavision.errors import AyaVisionError, ConfigError, InputError
 from ayavision.evaluate.answers import AnswersError, Generated, read_answers
 from ayavision.evaluate.items import BenchItem
-from ayavision.evaluate.jsonlog import JsonLog
-from ayavision.evaluate.runner import ITEM_FAILURES, progress_bar, run_bounded
+from ayavision.evaluate.jobs import EvalRun, EvalSpec, GenerateTask, run_eval_job
+from ayavision.evaluate.local_model import LocalModel
 from ayavision.evaluate.settings import GenerationSettings
+from ayavision.jobs import ExecutorConfig, JsonLog
 
-if TYPE_CHECKING:  # torch and transformers load only when a local model is used
-    from ayavision.evaluate.local_model import LocalModel
+DEFAULT_CACHE: Any = object()  # generate_answers' cache_dir default: OUT.cache next to the answers file
 
 
 class GenerationIncomplete(AyaVisionError, RuntimeError):
@@ -116,15 +118,20 @@ def generate_answers(
     out: str | Path,
     *,
     model: LocalModel | None = None,
-    backend: Backend | None = None,
+    backend: Backend | BackendSpec | None = None,
     settings: GenerationSettings | None = None,
     data: str | Path | None = None,
     progress: bool = True,
+    cache_dir: str | Path | None = DEFAULT_CACHE,
+    executor: ExecutorConfig | None = None,
+    plugins: list[str] | None = None,
 ) -> GenerateSummary:
     """Answer every item not yet in ``out`` with ``model`` (batched) or ``backend`` (concurrent requests).
 
-    ``data`` is the benchmark path, recorded so that ``eval judge`` can find the items' images later.
-    Raises ``GenerationIncomplete`` if some items failed; the answers of the others are kept.
+    Both go through the job engine and the backend interface (a local model through the ``transformers``
+    backend). ``data`` is the benchmark path, recorded so that ``eval judge`` can find the items' images later.
+    Answers that arrive are kept in the request cache (``cache_dir``; by default ``OUT.cache`` next to ``out``;
+    ``None`` keeps none). Raises ``GenerationIncomplete`` if some items failed; the answers of the others are kept.
     """
     if (model is None) == (backend is None):
         raise ConfigError("give exactly one of a local model or a backend")
@@ -133,81 +140,38 @@ def generate_answers(
     out = Path(out)
     data_text = str(Path(data).resolve()) if data is not None else None
     summary = GenerateSummary(out=out, total=len(items))
-    identity = model.identity() if model is not None else backend.identity()  # type: ignore[union-attr]
-    identity = json.loads(json.dumps(identity))  # as it reads back from the file (tuples become lists)
-    pending = _pending(items, out, identity, settings, summary)
-    log = JsonLog(out)
+    if model is not None:
+        backend = model.backend(settings.batch_size)
+    spec = EvalSpec(GenerateTask(settings), backend if isinstance(backend, BackendSpec) else None, list(plugins or []))
+    built = backend if isinstance(backend, Backend) else spec.build_backend()
+    try:
+        identity = model.identity() if model is not None else built.identity()  # type: ignore[union-attr]
+        identity = json.loads(json.dumps(identity))  # as it reads back from the file (tuples become lists)
+        pending = _pending(items, out, identity, settings, summary)
+        by_id = {item.id: item for item in pending}
 
-    def save(item: BenchItem, gen: Generated) -> None:
-        log.append([_record(item, gen, identity, settings, data_text)])
-        summary.written += 1
-        summary.truncated += gen.finish_reason == "length"
+        def record(entry: dict[str, Any]) -> dict[str, Any]:
+            gen = Generated(**entry["answer"])
+            summary.written += 1
+            summary.truncated += gen.finish_reason == "length"
+            return _record(by_id[entry["key"]], gen, identity, settings, data_text)
 
-    with progress_bar(f"answering {items[0].bench}", len(pending), enabled=progress) as advance:
-        if model is not None:
-            _run_local(model, pending, settings, save, summary, advance)
-        else:
-            asyncio.run(_run_backend(backend, pending, settings, save, summary, advance))  # type: ignore[arg-type]
+        in_flight = None if model is not None else settings.concurrency  # a local model: twice its batch
+        run = EvalRun(built, _cache_dir(out, cache_dir), settings.max_consecutive_failures, in_flight,
+                      f"answering {items[0].bench}", progress, executor)  # fmt: skip
+        outcome = run_eval_job(spec, pending, JsonLog(out), record, run)
+    finally:
+        if built is not backend and built is not None:
+            asyncio.run(built.aclose())
+    summary.failed.extend(outcome.failed)
+    summary.not_started = outcome.not_started
+    summary.aborted = outcome.aborted
     if not summary.complete:
         raise GenerationIncomplete(summary)
     return summary
 
 
-def _run_local(model: LocalModel, pending, settings, save, summary: GenerateSummary, advance) -> None:
-    for start in range(0, len(pending), settings.batch_size):
-        batch, images = [], []
-        for item in pending[start : start + settings.batch_size]:
-            try:
-                images.append([ref.open(settings.max_pixels) for ref in item.images])
-                batch.append(item)
-            except ITEM_FAILURES as err:
-                summary.failed.append((item.id, str(err)))
-                advance()
-        if not batch:
-            continue
-        for item, gen in zip(batch, model.generate(batch, images, settings), strict=True):
-            save(item, gen)
-            advance()
-
-
-def item_messages(item: BenchItem, max_pixels: int | None = None) -> list[dict[str, Any]]:
-    """The chat for one item: its images (as encoded bytes, checked to decode) first, then the prompt."""
-    content: list[dict[str, Any]] = []
-    for ref in item.images:
-        if max_pixels is not None:
-            ref.open(max_pixels)  # refuse an undecodable or oversized image here, not at the endpoint
-        content.append({"type": "image", "image": ref.read_bytes()})
-    content.append({"type": "text", "text": item.prompt})
-    return [{"role": "user", "content": content}]
-
-
-async def _run_backend(backend: Backend, pending, settings: GenerationSettings, save, summary, advance) -> None:
-    if pending:
-        await backend.check()  # an unreachable endpoint or unknown model fails here, before any item
-    extra = {"top_p": settings.top_p} if settings.top_p is not None else {}
-
-    async def work(item: BenchItem) -> ChatResponse:
-        request = ChatRequest(
-            messages=item_messages(item, settings.max_pixels),
-            max_tokens=settings.max_new_tokens,
-            temperature=settings.temperature,
-            seed=settings.seed,
-            extra=extra,
-        )
-        return await backend.chat(request)
-
-    def on_result(item: BenchItem, response: ChatResponse) -> None:
-        gen = Generated(response.text, response.finish_reason, response.prompt_tokens, response.completion_tokens)
-        save(item, gen)
-
-    outcome = await run_bounded(
-        pending,
-        work,
-        on_result,
-        concurrency=settings.concurrency,
-        max_consecutive_failures=settings.max_consecutive_failures,
-        on_progress=advance,
-    )
-    summary.failed.extend((item.id, why) for item, why in outcome.failed)
-    summary.not_started = outcome.not_started
-    summary.aborted = outcome.aborted
+def _cache_dir(out: Path, cache_dir: str | Path | None) -> Path | None:
+    if cache_dir is DEFAULT_CACHE:
+        return out.with_name(out.name + ".cache")
+    return Path(cache_dir) if cache_dir is not None else None

@@ -21,41 +21,31 @@ counted in the results.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ayavision.backends.base import Backend, ChatRequest
+from ayavision.backends.base import Backend
 from ayavision.errors import AyaVisionError, ConfigError
 from ayavision.evaluate.answers import Answers, AnswersError, check_same_items, read_answers
 from ayavision.evaluate.benchmarks import get_benchmark
 from ayavision.evaluate.items import BenchItem
-from ayavision.evaluate.jsonlog import JsonLog
-from ayavision.evaluate.runner import RunOutcome, progress_bar, run_bounded
+from ayavision.evaluate.jobs import EvalRun, EvalSpec, Game, JudgeTask, run_eval_job
 from ayavision.evaluate.settings import JudgeSettings
-from ayavision.evaluate.verdicts import JudgePrompt, parse_verdict
+from ayavision.evaluate.verdicts import JudgePrompt
 from ayavision.evaluate.winrate import PairVerdicts, summarise
+from ayavision.jobs import JsonLog
 from ayavision.utils.fs import atomic_write_text
 
 JUDGMENTS = "judgments.jsonl"
+CACHE = "cache"  # the request cache: every reply that arrived, so a killed run asks no finished request again
 RESULTS = "results.json"
 
 
 class JudgeIncomplete(AyaVisionError, RuntimeError):
     """Some games could not be judged; results so far are saved and a rerun judges only the rest."""
-
-
-@dataclass(frozen=True)
-class Game:
-    item_id: str
-    language: str
-    number: int  # 1: a's answer in slot A; 2: b's answer in slot A
-    key: str
-    messages: list[dict[str, Any]]
 
 
 def _game_key(fields: dict[str, Any]) -> str:
@@ -72,6 +62,7 @@ def _build_games(
 ) -> list[Game]:
     games = []
     identity = backend.identity()
+    task = JudgeTask(prompt, settings)
     for item_id in sorted(a.records):
         rec_a, rec_b = a.records[item_id], b.records[item_id]
         item = items[item_id] if items is not None else None
@@ -83,24 +74,9 @@ def _build_games(
             messages = prompt.messages(question, first["answer"], second["answer"], images, reference)
             # The request's fingerprint covers the prompt wording, the answers in slot order, the images (by
             # content) and the settings; with the judge's identity that is all that determines a judgment.
-            key = _game_key({"judge": identity, "request": _request(messages, settings).fingerprint()})
+            key = _game_key({"judge": identity, "request": task.request(messages).fingerprint()})
             games.append(Game(item_id, rec_a["language"], number, key, messages))
     return games
-
-
-def _request(messages: list[dict[str, Any]], settings: JudgeSettings) -> ChatRequest:
-    return ChatRequest(messages=messages, max_tokens=settings.max_tokens, temperature=settings.temperature)
-
-
-async def _judge_game(backend: Backend, game: Game, prompt: JudgePrompt, settings: JudgeSettings) -> dict[str, Any]:
-    reply = (await backend.chat(_request(game.messages, settings))).text
-    replies = [reply]
-    verdict = parse_verdict(reply)
-    if verdict is None and settings.reask:
-        retry = (await backend.chat(_request(prompt.retry_messages(game.messages, reply), settings))).text
-        replies.append(retry)
-        verdict = parse_verdict(retry)
-    return {"verdict": verdict, "replies": replies}
 
 
 def _check_inputs(a: Answers, b: Answers, items: dict[str, BenchItem] | None) -> None:
@@ -147,8 +123,11 @@ def judge_pairs(
     cache = {record["key"]: record for record in log.load() if "key" in record}
     games = _build_games(a, b, items, backend, prompt, settings)
     pending = [game for game in games if game.key not in cache]
+    by_key = {game.key: game for game in pending}
+    identity = backend.identity()
 
-    def save(game: Game, result: dict[str, Any]) -> None:
+    def record(entry: dict[str, Any]) -> dict[str, Any]:
+        game = by_key[entry["key"]]
         record = {
             "key": game.key,
             "id": game.item_id,
@@ -156,30 +135,17 @@ def judge_pairs(
             "language": game.language,
             "game": game.number,
             "a_in_slot_a": game.number == 1,
-            "judge": backend.identity(),
+            "judge": identity,
             "template": prompt.sha,
-            **result,
+            "verdict": entry["verdict"],
+            "replies": entry["replies"],
         }
-        log.append([record])
         cache[game.key] = record
+        return record
 
-    async def work(game: Game) -> dict[str, Any]:
-        return await _judge_game(backend, game, prompt, settings)
-
-    async def run_all() -> RunOutcome:
-        if pending:
-            await backend.check()  # an unreachable judge fails here, before any game
-        return await run_bounded(
-            pending,
-            work,
-            save,
-            concurrency=settings.concurrency,
-            max_consecutive_failures=settings.max_consecutive_failures,
-            on_progress=advance,
-        )
-
-    with progress_bar(f"judging {a.bench}", len(pending), enabled=progress) as advance:
-        outcome = asyncio.run(run_all())
+    run = EvalRun(backend, out_dir / CACHE, settings.max_consecutive_failures, settings.concurrency,
+                  f"judging {a.bench}", progress)  # fmt: skip
+    outcome = run_eval_job(EvalSpec(JudgeTask(prompt, settings)), pending, log, record, run)
     results = _results(a, b, games, cache, backend, settings, prompt)
     results["complete"] = not outcome.failed and not outcome.not_started
     results["failed_requests"] = len(outcome.failed)

@@ -8,9 +8,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
-from ayavision.annotate.config import BackendSpec, ExecutorConfig, LocalExecutorConfig, PipelineStep
+from ayavision.annotate.config import BackendSpec, PipelineStep
 from ayavision.errors import ConfigError
 from ayavision.evaluate.settings import GenerationSettings, JudgeSettings, ScoreSettings
+from ayavision.jobs.config import ExecutorConfig, LocalExecutorConfig
 from ayavision.model.spec import ModelSpec
 from ayavision.train.config import RecipeError, TrainRecipe
 from ayavision.utils.config import Strict, load_config

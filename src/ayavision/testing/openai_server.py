@@ -112,6 +112,7 @@ class FakeOpenAIServer:
         with self._lock:
             self.requests = 0  # chat requests received, faulty ones included
             self.answered = 0  # chat requests answered with a valid completion
+            self.answered_keys: Counter[str] = Counter()  # valid completions per body_key: a request redone shows
             self.attempts: Counter[str] = Counter()  # per body_key
             self.faults_sent: Counter[str] = Counter()
             self.in_flight = 0
@@ -192,6 +193,7 @@ class FakeOpenAIServer:
             payload["usage"] = {"prompt_tokens": len(json.dumps(body["messages"])) // 4, "completion_tokens": len(text)}
         with self._lock:
             self.answered += 1
+            self.answered_keys[body_key(body)] += 1
         return web.json_response(payload)
 
     # ----- life cycle -------------------------------------------------------------------------------

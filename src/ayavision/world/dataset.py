@@ -7,9 +7,9 @@ from typing import Any
 
 from ayavision.data import ConversationRecord, image_part, text_part, write_jsonl
 from ayavision.languages import get_language
+from ayavision.utils.progress import progress_bar
 from ayavision.world.cache import building, cached
 from ayavision.world.config import DatasetConfig
-from ayavision.world.progress import progress_bar
 from ayavision.world.render import save_scene
 from ayavision.world.scene import Difference, Scene, edit_scene, sample_scene, seeded_rng
 from ayavision.world.tasks import RECORD_TASK, Question, more_questions, original_answer, pick_question

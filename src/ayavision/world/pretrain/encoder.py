@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ayavision.utils.progress import progress_bar
 from ayavision.world.cache import building
 from ayavision.world.pretrain.common import (
     lr_at,
@@ -26,7 +27,6 @@ from ayavision.world.pretrain.configs import EncoderConfig
 from ayavision.world.pretrain.dense import RegionHeads, region_targets
 from ayavision.world.pretrain.tokenizer import load_world_tokenizer
 from ayavision.world.pretrain.views import random_view, twin, view_caption, view_pixels
-from ayavision.world.progress import progress_bar
 from ayavision.world.scene import SceneConfig, sample_scene, seeded_rng
 
 

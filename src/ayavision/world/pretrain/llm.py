@@ -12,6 +12,7 @@ import torch
 from ayavision.errors import ConfigError
 from ayavision.languages import LANGUAGES
 from ayavision.model.tokens import END_OF_TURN
+from ayavision.utils.progress import progress_bar
 from ayavision.world.cache import building
 from ayavision.world.pretrain.common import (
     lr_at,
@@ -28,7 +29,6 @@ from ayavision.world.pretrain.configs import LLMConfig
 from ayavision.world.pretrain.copying import copy_loss, copy_rows
 from ayavision.world.pretrain.scene_qa import SceneQA, scene_qa
 from ayavision.world.pretrain.tokenizer import load_world_tokenizer
-from ayavision.world.progress import progress_bar
 from ayavision.world.texttask import TextDialogue, TextSample, score_text_task, text_dialogue, text_sample
 
 

@@ -1,4 +1,4 @@
-"""A rich progress bar for the world's generators and pretraining loops (off in tests and when not asked)."""
+"""A rich progress bar for long loops: world generators, pretraining, answering, judging (off unless asked)."""
 
 from __future__ import annotations
 

@@ -1,10 +1,10 @@
-"""The Ray executor: the same step on worker actors across a cluster; only the driver writes the journal.
+"""The Ray executor: the same task on worker actors across a cluster; only the driver commits entries.
 
-Each worker builds its own backend from the step's spec (so plug-in backends must be importable there:
-list them in ``plugins``), keeps ``records_in_flight`` records in progress, and writes its own shard of
+Each worker builds its own backend from the job's spec (so plug-in backends must be importable there:
+list them in ``plugins``), keeps ``records_in_flight`` items in progress, and writes its own shard of
 the request cache — on a folder all nodes share, so a resumed run finds every answer. The driver feeds
-each worker two batches ahead and commits results as they return, exactly as the local executor does;
-outputs are ordered by input position at the end, so both executors write the same dataset.
+each worker two batches ahead and commits entries as they return, exactly as the local executor does;
+callers order what they write by input position, so both executors write the same output.
 Rate limits and concurrency caps of an ``openai`` backend apply per worker.
 """
 
@@ -12,54 +12,51 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from pathlib import Path
 from typing import Any
 
 import ray
 
-from ayavision.annotate.cache import RequestCache
-from ayavision.annotate.config import RayExecutorConfig
-from ayavision.annotate.engine import FailureBreaker, StepAborted, StepSpec, process_item
-from ayavision.annotate.executors.base import Job
-from ayavision.annotate.inputs import InputItem
-from ayavision.annotate.step import SharedContext
 from ayavision.backends import BackendError
 from ayavision.errors import ConfigError
+from ayavision.jobs.breaker import FailureBreaker, JobAborted
+from ayavision.jobs.cache import CachedChat, RequestCache
+from ayavision.jobs.config import RayExecutorConfig
+from ayavision.jobs.task import Job, TaskSpec, run_item
 
 _BATCHES_AHEAD = 2  # per worker: one being processed, one waiting, so a worker never idles on the driver
 
 
-class StepWorker:
-    """One actor: a step, its backend and a cache shard. Errors come back as data, never as lost batches."""
+class JobWorker:
+    """One actor: a task, its backend and a cache shard. Errors come back as data, never as lost batches."""
 
-    def __init__(self, spec: StepSpec, root: str, cache_dir: str | None, records_in_flight: int) -> None:
+    def __init__(self, spec: TaskSpec, cache_dir: str | None, records_in_flight: int, check: bool) -> None:
         self.spec = spec
-        self.root = Path(root)
         self.cache_dir = cache_dir
         self.records_in_flight = records_in_flight
+        self.check = check
 
     async def start(self) -> str | None:
         """Build and check the backend; the error message if that fails."""
         try:
             self.backend = self.spec.build_backend()
-            self.step = self.spec.build(self.backend)
-            if self.backend is not None:
+            self.task = self.spec.build_task(self.backend)
+            if self.backend is not None and self.check:
                 await self.backend.check()
         except (BackendError, ValueError) as err:
             return str(err)
         self.cache = RequestCache(self.cache_dir)
-        self.shared = SharedContext(self.backend, self.cache, self.root)
+        self.chat = CachedChat(self.backend, self.cache)
         self.slots = asyncio.Semaphore(self.records_in_flight)
         return None
 
-    async def process(self, items: list[InputItem]) -> dict[str, Any]:
-        async def one(item: InputItem) -> dict[str, Any]:
+    async def process(self, items: list[Any]) -> dict[str, Any]:
+        async def one(item: Any) -> dict[str, Any]:
             async with self.slots:
-                return await process_item(self.step, item, self.shared)
+                return await run_item(self.task, item, self.chat)
 
         try:
             return {"entries": await asyncio.gather(*(one(item) for item in items)), "fatal": None}
-        except BackendError as err:  # only fatal ones escape process_item
+        except BackendError as err:  # only fatal ones escape run_item
             return {"entries": [], "fatal": str(err)}
 
     async def stop(self) -> None:
@@ -87,15 +84,15 @@ class RayExecutor:
             ray.init(address=self.config.address, **init)
         actors: list[Any] = []
         try:
-            remote = ray.remote(num_cpus=self.config.num_cpus, num_gpus=self.config.num_gpus)(StepWorker)
+            remote = ray.remote(num_cpus=self.config.num_cpus, num_gpus=self.config.num_gpus)(JobWorker)
             cache_dir = str(job.cache_dir) if job.cache_dir is not None else None
             actors = [
-                remote.remote(job.spec, str(job.root), cache_dir, self.config.records_in_flight)
+                remote.remote(job.spec, cache_dir, self.config.records_in_flight, job.check)
                 for _ in range(self.config.workers)
             ]
             for problem in ray.get([actor.start.remote() for actor in actors]):
                 if problem is not None:
-                    raise StepAborted(f"a Ray worker could not start the step: {problem}")
+                    raise JobAborted(f"a Ray worker could not start the job: {problem}")
             self._dispatch(job, actors)
         finally:
             if actors:
@@ -124,7 +121,7 @@ class RayExecutor:
                 actor = outstanding.pop(ref)
                 result = ray.get(ref)
                 if result["fatal"]:
-                    raise StepAborted(f"backend error: {result['fatal']}")
+                    raise JobAborted(f"backend error: {result['fatal']}")
                 for entry in result["entries"]:
                     job.commit(entry)
                     breaker.observe(entry)
