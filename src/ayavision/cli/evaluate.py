@@ -140,8 +140,7 @@ def generate(
         if local:
             from ayavision.evaluate.local_model import LocalModel
 
-            with console.status(f"loading {model}"):
-                runner = LocalModel(model, device=device, dtype=dtype)  # type: ignore[arg-type]
+            runner = LocalModel(model, device=device, dtype=dtype)  # type: ignore[arg-type]  # loaded by the backend
             summary = generate_answers(loaded.items, out, model=runner, settings=settings, data=data, progress=progress)
         else:
             client = _make_backend(backend, base_url, served_model, api_key_env, backend_option, settings.concurrency)

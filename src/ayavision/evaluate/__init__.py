@@ -10,6 +10,10 @@ The recipe runner calls these directly (the CLI ``ayavision eval ...`` is a thin
     score_academic(cvqa.items, read_answers("eval/cvqa.jsonl"), "eval/cvqa")       # -> scores.json
     write_report(["eval/ours-vs-baseline", "eval/cvqa"], "report/")                # -> report.md + PNGs
 
+Answering and judging are jobs of the shared engine (``ayavision.jobs``, ``ayavision.evaluate.jobs``): every
+request goes through a ``Backend`` (a local model through the ``transformers`` backend) and its request cache, and a
+killed run resumes without redoing a finished request.
+
 File formats: answers files in ``ayavision.evaluate.answers``; ``judgments.jsonl`` and ``results.json`` in
 ``ayavision.evaluate.judge`` (statistics in ``ayavision.evaluate.winrate``); ``scores.json`` and
 ``scored.jsonl`` in ``ayavision.evaluate.metrics``.
