@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -10,6 +11,7 @@ import yaml
 from rich.markup import escape
 
 from ayavision.cli.common import console, user_errors
+from ayavision.cli.options import grouped
 from ayavision.errors import ConfigError
 
 annotate_app = typer.Typer(no_args_is_help=True, help="Recaption, filter, translate, rephrase and measure datasets.")
@@ -60,39 +62,74 @@ def backend_spec(kind: str, given: dict[str, Any], extra: list[str] | None):
     return BackendSpec(kind=kind, **options)
 
 
-def _run(config: Any, ctx: dict[str, Any], needs_backend: bool = True) -> None:
-    from ayavision.annotate import LocalExecutorConfig, RayExecutorConfig, RunOptions, run_step
+@dataclass
+class BackendArgs:
+    """The backend a step command calls; each option goes to the backend's own config when given."""
+
+    backend: BackendKind = "openai"
+    base_url: BaseUrl = None
+    model: Model = None
+    api_key_env: ApiKeyEnv = None
+    concurrency: Concurrency = None
+    rpm: Rpm = None
+    timeout: Timeout = None
+    device: Device = None
+    batch_size: BatchSize = None
+    backend_option: BackendOption = None
+    plugin: Plugin = None
+
+    def spec(self):
+        """The ``BackendSpec``: the flags under the names the backends' configs give them."""
+        given = {
+            "base_url": self.base_url, "model": self.model, "api_key_env": self.api_key_env,
+            "concurrency": self.concurrency, "requests_per_minute": self.rpm, "timeout": self.timeout,
+            "device": self.device, "batch_size": self.batch_size,
+        }  # fmt: skip
+        return backend_spec(self.backend, given, self.backend_option)
+
+
+@dataclass
+class RunArgs:
+    """How a step command runs (none of it changes the output): executor, resuming, cache, progress, format."""
+
+    executor: Executor = "local"
+    workers: Workers = None
+    ray_address: RayAddress = None
+    overwrite: Overwrite = False
+    retry_failed: RetryFailed = False
+    cache: CacheDir = None
+    no_progress: NoProgress = False
+    format: Format = "auto"
+
+    def executor_config(self) -> Any:
+        from ayavision.jobs import LocalExecutorConfig, RayExecutorConfig
+
+        if self.executor == "local":
+            return LocalExecutorConfig()
+        if self.executor == "ray":
+            ray_options = {"workers": self.workers, "address": self.ray_address}
+            return RayExecutorConfig(**{k: v for k, v in ray_options.items() if v is not None})
+        raise ConfigError(f"unknown executor {self.executor!r}; expected local or ray")
+
+    def options(self) -> Any:
+        from ayavision.annotate import RunOptions
+
+        return RunOptions(
+            overwrite=self.overwrite,
+            retry_failed=self.retry_failed,
+            cache_dir=self.cache,
+            progress=not self.no_progress,
+            output_format=self.format,
+        )
+
+
+def _run(config: Any, input: Path, out: Path, backend: BackendArgs, run: RunArgs, needs_backend: bool = True) -> None:
+    from ayavision.annotate import run_step
 
     with user_errors():
-        backend = None
-        if needs_backend:
-            given = {
-                "base_url": ctx["base_url"],
-                "model": ctx["model"],
-                "api_key_env": ctx["api_key_env"],
-                "concurrency": ctx["concurrency"],
-                "requests_per_minute": ctx["rpm"],
-                "timeout": ctx["timeout"],
-                "device": ctx["device"],
-                "batch_size": ctx["batch_size"],
-            }
-            backend = backend_spec(ctx["backend"], given, ctx["backend_option"])
-        if ctx["executor"] == "local":
-            executor: Any = LocalExecutorConfig()
-        elif ctx["executor"] == "ray":
-            ray_options = {"workers": ctx["workers"], "address": ctx["ray_address"]}
-            executor = RayExecutorConfig(**{k: v for k, v in ray_options.items() if v is not None})
-        else:
-            raise ConfigError(f"unknown executor {ctx['executor']!r}; expected local or ray")
-        options = RunOptions(
-            overwrite=ctx["overwrite"],
-            retry_failed=ctx["retry_failed"],
-            cache_dir=ctx["cache"],
-            progress=not ctx["no_progress"],
-            output_format=ctx["format"],
-        )
+        spec = backend.spec() if needs_backend else None
         result = run_step(
-            config, ctx["input"], ctx["out"], backend, executor=executor, options=options, plugins=ctx["plugin"]
+            config, input, out, spec, executor=run.executor_config(), options=run.options(), plugins=backend.plugin
         )
     _report(result)
 
@@ -118,19 +155,11 @@ def _step_config(cls: type, **fields: Any) -> Any:
         return cls(**{key: value for key, value in fields.items() if value is not None})
 
 
-def _common(**kwargs: Any) -> dict[str, Any]:
-    return kwargs
-
-
 @annotate_app.command("recaption")
+@grouped
 def recaption(
-    input: Input, out: Out, backend: BackendKind = "openai", base_url: BaseUrl = None, model: Model = None,
-    api_key_env: ApiKeyEnv = None, concurrency: Concurrency = None, rpm: Rpm = None, timeout: Timeout = None,
-    device: Device = None, batch_size: BatchSize = None, backend_option: BackendOption = None, plugin: Plugin = None,
-    max_tokens: MaxTokens = None, temperature: Temperature = None, max_attempts: MaxAttempts = None,
-    template_dir: TemplateDir = None, executor: Executor = "local", workers: Workers = None,
-    ray_address: RayAddress = None, overwrite: Overwrite = False, retry_failed: RetryFailed = False,
-    cache: CacheDir = None, no_progress: NoProgress = False, format: Format = "auto",
+    input: Input, out: Out, backend: BackendArgs, run: RunArgs, max_tokens: MaxTokens = None,
+    temperature: Temperature = None, max_attempts: MaxAttempts = None, template_dir: TemplateDir = None,
 ) -> None:  # fmt: skip
     """Rewrite each short answer into a rich one with a teacher VLM (answers in <answer> tags)."""
     from ayavision.annotate import RecaptionConfig
@@ -139,37 +168,31 @@ def recaption(
         RecaptionConfig, max_tokens=max_tokens, temperature=temperature, max_attempts=max_attempts,
         template_dir=template_dir,
     )  # fmt: skip
-    _run(config, locals())
+    _run(config, input, out, backend, run)
 
 
 @annotate_app.command("filter")
+@grouped
 def filter_(
-    input: Input, out: Out, backend: BackendKind = "openai", base_url: BaseUrl = None, model: Model = None,
-    api_key_env: ApiKeyEnv = None, concurrency: Concurrency = None, rpm: Rpm = None, timeout: Timeout = None,
-    device: Device = None, batch_size: BatchSize = None, backend_option: BackendOption = None, plugin: Plugin = None,
+    input: Input, out: Out, backend: BackendArgs, run: RunArgs,
     no_judge: Annotated[bool, typer.Option("--no-judge", help="rules only: no LLM judge, no backend")] = False,
-    max_attempts: MaxAttempts = None, template_dir: TemplateDir = None, executor: Executor = "local",
-    workers: Workers = None, ray_address: RayAddress = None, overwrite: Overwrite = False,
-    retry_failed: RetryFailed = False, cache: CacheDir = None, no_progress: NoProgress = False, format: Format = "auto",
+    max_attempts: MaxAttempts = None, template_dir: TemplateDir = None,
 ) -> None:  # fmt: skip
     """Drop refusals, leaked prompt phrases, empty and cut answers; then ask an LLM judge YES/NO per answer."""
     from ayavision.annotate import FilterConfig
 
     config = _step_config(FilterConfig, judge=not no_judge, max_attempts=max_attempts, template_dir=template_dir)
-    _run(config, locals(), needs_backend=not no_judge)
+    _run(config, input, out, backend, run, needs_backend=not no_judge)
 
 
 @annotate_app.command("translate")
+@grouped
 def translate(
-    input: Input, out: Out, backend: BackendKind = "openai", base_url: BaseUrl = None, model: Model = None,
-    api_key_env: ApiKeyEnv = None, concurrency: Concurrency = None, rpm: Rpm = None, timeout: Timeout = None,
-    device: Device = None, batch_size: BatchSize = None, backend_option: BackendOption = None, plugin: Plugin = None,
+    input: Input, out: Out, backend: BackendArgs, run: RunArgs,
     languages: Annotated[str, typer.Option("--languages", help="comma-separated NLLB/ISO codes, or all")] = "all",
     per_record: Annotated[int | None, typer.Option("--languages-per-record", min=1)] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="seed of the per-record language draw")] = None,
-    max_tokens: MaxTokens = None, template_dir: TemplateDir = None, executor: Executor = "local",
-    workers: Workers = None, ray_address: RayAddress = None, overwrite: Overwrite = False,
-    retry_failed: RetryFailed = False, cache: CacheDir = None, no_progress: NoProgress = False, format: Format = "auto",
+    max_tokens: MaxTokens = None, template_dir: TemplateDir = None,
 ) -> None:  # fmt: skip
     """Translate each record into languages drawn uniformly (seeded) from --languages."""
     from ayavision.annotate import TranslateConfig
@@ -179,18 +202,14 @@ def translate(
         TranslateConfig, languages=chosen, languages_per_record=per_record, seed=seed, max_tokens=max_tokens,
         template_dir=template_dir,
     )  # fmt: skip
-    _run(config, locals())
+    _run(config, input, out, backend, run)
 
 
 @annotate_app.command("rephrase")
+@grouped
 def rephrase(
-    input: Input, out: Out, backend: BackendKind = "openai", base_url: BaseUrl = None, model: Model = None,
-    api_key_env: ApiKeyEnv = None, concurrency: Concurrency = None, rpm: Rpm = None, timeout: Timeout = None,
-    device: Device = None, batch_size: BatchSize = None, backend_option: BackendOption = None, plugin: Plugin = None,
-    max_tokens: MaxTokens = None, temperature: Temperature = None, max_attempts: MaxAttempts = None,
-    template_dir: TemplateDir = None, executor: Executor = "local", workers: Workers = None,
-    ray_address: RayAddress = None, overwrite: Overwrite = False, retry_failed: RetryFailed = False,
-    cache: CacheDir = None, no_progress: NoProgress = False, format: Format = "auto",
+    input: Input, out: Out, backend: BackendArgs, run: RunArgs, max_tokens: MaxTokens = None,
+    temperature: Temperature = None, max_attempts: MaxAttempts = None, template_dir: TemplateDir = None,
 ) -> None:  # fmt: skip
     """Post-edit each machine translation with an LLM, given its source (answers in <translation> tags)."""
     from ayavision.annotate import RephraseConfig
@@ -199,7 +218,7 @@ def rephrase(
         RephraseConfig, max_tokens=max_tokens, temperature=temperature, max_attempts=max_attempts,
         template_dir=template_dir,
     )  # fmt: skip
-    _run(config, locals())
+    _run(config, input, out, backend, run)
 
 
 @annotate_app.command("metrics")
