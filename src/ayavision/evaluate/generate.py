@@ -156,7 +156,8 @@ def generate_answers(
             summary.truncated += gen.finish_reason == "length"
             return _record(by_id[entry["key"]], gen, identity, settings, data_text)
 
-        in_flight = None if model is not None else settings.concurrency  # a local model: the executor default keeps its batches full
+        # An endpoint gets its concurrency; a local model the executor's default, which keeps its batches full.
+        in_flight = None if model is not None else settings.concurrency
         run = EvalRun(built, _cache_dir(out, cache_dir), settings.max_consecutive_failures, in_flight,
                       f"answering {items[0].bench}", progress, executor)  # fmt: skip
         outcome = run_eval_job(spec, pending, JsonLog(out), record, run)
