@@ -10,7 +10,6 @@ counted, and raise ``GenerationIncomplete`` at the end, after every other item h
 
 from __future__ import annotations
 
-import asyncio
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +20,7 @@ from ayavision.backends.spec import BackendSpec
 from ayavision.errors import AyaVisionError, ConfigError, InputError
 from ayavision.evaluate.answers import AnswersError, Generated, read_answers
 from ayavision.evaluate.items import BenchItem
-from ayavision.evaluate.jobs import EvalRun, EvalSpec, GenerateTask, run_eval_job
+from ayavision.evaluate.jobs import EvalRun, EvalSpec, GenerateTask, eval_backend, run_eval_job
 from ayavision.evaluate.local_model import LocalModel
 from ayavision.evaluate.settings import GenerationSettings
 from ayavision.jobs import ExecutorConfig, JsonLog
@@ -142,10 +141,8 @@ def generate_answers(
     summary = GenerateSummary(out=out, total=len(items))
     if model is not None:
         backend = model.backend(settings.batch_size)
-    spec = EvalSpec(GenerateTask(settings), backend if isinstance(backend, BackendSpec) else None, list(plugins or []))
-    built = backend if isinstance(backend, Backend) else spec.build_backend()
-    try:
-        identity = model.identity() if model is not None else built.identity()  # type: ignore[union-attr]
+    with eval_backend(backend, plugins) as (built, backend_spec):  # type: ignore[arg-type]
+        identity = model.identity() if model is not None else built.identity()
         identity = json.loads(json.dumps(identity))  # as it reads back from the file (tuples become lists)
         pending = _pending(items, out, identity, settings, summary)
         by_id = {item.id: item for item in pending}
@@ -158,12 +155,10 @@ def generate_answers(
 
         # An endpoint gets its concurrency; a local model the executor's default, which keeps its batches full.
         in_flight = None if model is not None else settings.concurrency
+        spec = EvalSpec(GenerateTask(settings), backend_spec, list(plugins or []))
         run = EvalRun(built, _cache_dir(out, cache_dir), settings.max_consecutive_failures, in_flight,
                       f"answering {items[0].bench}", progress, executor)  # fmt: skip
         outcome = run_eval_job(spec, pending, JsonLog(out), record, run)
-    finally:
-        if built is not backend and built is not None:
-            asyncio.run(built.aclose())
     summary.failed.extend(outcome.failed)
     summary.not_started = outcome.not_started
     summary.aborted = outcome.aborted

@@ -7,8 +7,9 @@ under it keeps every answer that arrived, so a killed run redoes no finished req
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -118,6 +119,24 @@ class EvalSpec:
 
     def build_task(self, backend: Backend | None) -> GenerateTask | JudgeTask:
         return self.task
+
+
+@contextlib.contextmanager
+def eval_backend(
+    backend: Backend | BackendSpec, plugins: list[str] | None
+) -> Iterator[tuple[Backend, BackendSpec | None]]:
+    """The backend built here (its identity names answers and cache keys), and its spec when there is one.
+
+    A built backend is the caller's to close; one built here from a spec is closed on the way out. Only a spec
+    can go to Ray workers (each builds its own).
+    """
+    load_plugins(list(plugins or []), "plugins")  # they may register the backend
+    built = backend.build() if isinstance(backend, BackendSpec) else backend
+    try:
+        yield built, backend if isinstance(backend, BackendSpec) else None
+    finally:
+        if built is not backend:
+            asyncio.run(built.aclose())
 
 
 @dataclass

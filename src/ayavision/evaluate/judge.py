@@ -28,15 +28,16 @@ from pathlib import Path
 from typing import Any
 
 from ayavision.backends.base import Backend
+from ayavision.backends.spec import BackendSpec
 from ayavision.errors import AyaVisionError, ConfigError
 from ayavision.evaluate.answers import Answers, AnswersError, check_same_items, read_answers
 from ayavision.evaluate.benchmarks import get_benchmark
 from ayavision.evaluate.items import BenchItem
-from ayavision.evaluate.jobs import EvalRun, EvalSpec, Game, JudgeTask, run_eval_job
+from ayavision.evaluate.jobs import EvalRun, EvalSpec, Game, JudgeTask, eval_backend, run_eval_job
 from ayavision.evaluate.settings import JudgeSettings
 from ayavision.evaluate.verdicts import JudgePrompt
 from ayavision.evaluate.winrate import PairVerdicts, summarise
-from ayavision.jobs import JsonLog
+from ayavision.jobs import ExecutorConfig, JsonLog
 from ayavision.utils.fs import atomic_write_text
 
 JUDGMENTS = "judgments.jsonl"
@@ -99,25 +100,44 @@ def _check_inputs(a: Answers, b: Answers, items: dict[str, BenchItem] | None) ->
 def judge_pairs(
     a: Answers | str | Path,
     b: Answers | str | Path,
-    backend: Backend,
+    backend: Backend | BackendSpec,
     out_dir: str | Path,
     *,
     items: dict[str, BenchItem] | None = None,
     settings: JudgeSettings | None = None,
     prompt: JudgePrompt | None = None,
     progress: bool = True,
+    executor: ExecutorConfig | None = None,
+    plugins: list[str] | None = None,
 ) -> dict[str, Any]:
     """Judge system a against system b on every item both answered; return (and save) the results.
 
     ``items`` (id -> BenchItem, from ``load_benchmark``) supplies the images and reference answers; it may
-    be omitted only for text-only benchmarks. Raises ``JudgeIncomplete`` after saving partial results.
+    be omitted only for text-only benchmarks. ``backend`` is a built backend, or a spec (which the Ray executor
+    needs: each worker builds its own). Raises ``JudgeIncomplete`` after saving partial results.
     """
+    with eval_backend(backend, plugins) as (built, spec):
+        return _judge(a, b, built, spec, Path(out_dir), items, settings, prompt, progress, executor, plugins)
+
+
+def _judge(
+    a: Answers | str | Path,
+    b: Answers | str | Path,
+    backend: Backend,
+    backend_spec: BackendSpec | None,
+    out_dir: Path,
+    items: dict[str, BenchItem] | None,
+    settings: JudgeSettings | None,
+    prompt: JudgePrompt | None,
+    progress: bool,
+    executor: ExecutorConfig | None,
+    plugins: list[str] | None,
+) -> dict[str, Any]:
     a = a if isinstance(a, Answers) else read_answers(a)
     b = b if isinstance(b, Answers) else read_answers(b)
     settings = settings or JudgeSettings()
     prompt = prompt or JudgePrompt.load()
     _check_inputs(a, b, items)
-    out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     log = JsonLog(out_dir / JUDGMENTS)
     cache = {record["key"]: record for record in log.load() if "key" in record}
@@ -143,9 +163,10 @@ def judge_pairs(
         cache[game.key] = record
         return record
 
+    spec = EvalSpec(JudgeTask(prompt, settings), backend_spec, list(plugins or []))
     run = EvalRun(backend, out_dir / CACHE, settings.max_consecutive_failures, settings.concurrency,
-                  f"judging {a.bench}", progress)  # fmt: skip
-    outcome = run_eval_job(EvalSpec(JudgeTask(prompt, settings)), pending, log, record, run)
+                  f"judging {a.bench}", progress, executor)  # fmt: skip
+    outcome = run_eval_job(spec, pending, log, record, run)
     results = _results(a, b, games, cache, backend, settings, prompt)
     results["complete"] = not outcome.failed and not outcome.not_started
     results["failed_requests"] = len(outcome.failed)
