@@ -102,6 +102,34 @@ class _MediaLink:
         os.replace(tmp, self.link)
 
 
+@dataclass(frozen=True)
+class StepCounts:
+    """What a finished step's ``summary.json`` says, typed: every input record counted once."""
+
+    step: str
+    total: int
+    kept: int
+    dropped: int
+    failed: int
+    retryable: int  # failures a rerun retries
+    outputs: int  # output records
+    requests: int  # sent to the backend
+    cached: int  # answered from the request cache
+    reasons: dict[str, int]  # "dropped: <code>" / "failed: <code>" -> records
+    out_dir: Path
+    output: Path  # the output dataset
+
+    @classmethod
+    def of(cls, summary: dict[str, Any]) -> StepCounts:
+        out_dir = Path(summary["out_dir"])
+        return cls(
+            step=summary["step"], total=summary["total"], kept=summary["kept"], dropped=summary["dropped"],
+            failed=summary["failed"], retryable=summary.get("retryable", 0), outputs=summary["outputs"],
+            requests=summary["requests"], cached=summary["cached"], reasons=dict(summary["reasons"]),
+            out_dir=out_dir, output=out_dir / summary["output"],
+        )  # fmt: skip
+
+
 def finalize(
     paths: StepPaths,
     journal: Journal,

@@ -17,7 +17,7 @@ from ayavision.annotate.config import BackendSpec, RunOptions
 from ayavision.annotate.engine import StepAborted, StepSpec
 from ayavision.annotate.inputs import count_items, input_signature, is_parquet, iter_items
 from ayavision.annotate.journal import Journal
-from ayavision.annotate.outputs import StepPaths, finalize
+from ayavision.annotate.outputs import StepCounts, StepPaths, finalize
 from ayavision.annotate.progress import StepProgress
 from ayavision.backends import Backend, BackendError
 from ayavision.data import dataset_root
@@ -32,12 +32,17 @@ class ConfigChangedError(AyaVisionError, ValueError):
 
 @dataclass
 class StepResult:
-    summary: dict[str, Any]
+    summary: dict[str, Any]  # as summary.json holds it
     skipped: bool  # already finished with the same configuration and input: nothing was run
 
     @property
+    def counts(self) -> StepCounts:
+        """The summary, typed: what other modules read of it."""
+        return StepCounts.of(self.summary)
+
+    @property
     def output(self) -> Path:
-        return Path(self.summary["out_dir"]) / self.summary["output"]
+        return self.counts.output
 
 
 @contextlib.contextmanager

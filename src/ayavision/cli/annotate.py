@@ -135,19 +135,19 @@ def _run(config: Any, input: Path, out: Path, backend: BackendArgs, run: RunArgs
 
 
 def _report(result: Any) -> None:
-    s = result.summary
+    s = result.counts
     verb = "already finished" if result.skipped else "done"
     console.print(
-        f"[bold]{s['step']}[/] {verb}: {s['total']} record(s): [green]kept {s['kept']}[/], "
-        f"[yellow]dropped {s['dropped']}[/], [red]failed {s['failed']}[/]; {s['outputs']} output record(s), "
-        f"{s['requests']} request(s) sent, {s['cached']} from cache",
+        f"[bold]{s.step}[/] {verb}: {s.total} record(s): [green]kept {s.kept}[/], "
+        f"[yellow]dropped {s.dropped}[/], [red]failed {s.failed}[/]; {s.outputs} output record(s), "
+        f"{s.requests} request(s) sent, {s.cached} from cache",
         highlight=False,
     )
-    for reason, count in s["reasons"].items():
+    for reason, count in s.reasons.items():
         console.print(f"  {count:>6}  {escape(reason)}", highlight=False)
-    console.print(f"  output {escape(str(result.output))}; ledger {escape(s['out_dir'])}/ledger.jsonl", highlight=False)
-    if s.get("retryable"):
-        console.print(f"[yellow]{s['retryable']} failure(s) are retryable: run the same command again[/]")
+    console.print(f"  output {escape(str(s.output))}; ledger {escape(str(s.out_dir))}/ledger.jsonl", highlight=False)
+    if s.retryable:
+        console.print(f"[yellow]{s.retryable} failure(s) are retryable: run the same command again[/]")
 
 
 def _step_config(cls: type, **fields: Any) -> Any:

@@ -161,6 +161,7 @@ def generate(
 
 def _winrate_table(results: dict[str, Any]) -> Table:
     from ayavision.evaluate.plots import language_label
+    from ayavision.evaluate.winrate import WinRateSummary
 
     def pct(value: float | None) -> str:
         return "—" if value is None else f"{100 * value:.1f}"
@@ -181,16 +182,16 @@ def _winrate_table(results: dict[str, Any]) -> Table:
             str(e.get("unjudged", 0)),
             pct(e.get("position_consistency")),
         )
-    macro = results["macro"]
+    summary = WinRateSummary.of(results)
     table.add_row(
-        f"macro ({macro['languages']} languages)",
-        pct(macro["win_rate"]),
-        ci(macro["ci"]),
+        f"macro ({summary.languages} languages)",
+        pct(summary.win_rate),
+        ci(list(summary.ci) if summary.ci else None),
         "",
-        str(results["scored"]),
-        str(results["missing"]),
-        str(results["unjudged"]),
-        pct(results["position_consistency"]),
+        str(summary.scored),
+        str(summary.missing),
+        str(summary.unjudged),
+        pct(summary.position_consistency),
         style="bold",
     )
     return table
@@ -227,6 +228,7 @@ def judge(
         load_settings,
         read_answers,
     )
+    from ayavision.evaluate.winrate import WinRateSummary
 
     with user_errors():
         _plugins(plugin)
@@ -251,9 +253,10 @@ def judge(
         finally:
             _close(client)
     console.print(_winrate_table(results))
-    if results["missing"]:
+    missing = WinRateSummary.of(results).missing
+    if missing:
         console.print(
-            f"[yellow]{results['missing']} pair(s) left out: the judge's reply held no readable verdict, even when "
+            f"[yellow]{missing} pair(s) left out: the judge's reply held no readable verdict, even when "
             f"asked again[/] (its replies are in {escape(str(out / 'judgments.jsonl'))})",
             highlight=False,
             soft_wrap=True,
@@ -282,6 +285,7 @@ def score(
         read_answers,
         score_academic,
     )
+    from ayavision.evaluate.metrics import AccuracySummary
     from ayavision.evaluate.plots import language_label
 
     with user_errors():
@@ -306,7 +310,12 @@ def score(
             language_label(lang), f"{100 * e['accuracy']:.1f}", str(e["n"]), str(e["unparsed"]), str(e["randomised"])
         )
     table.add_row(
-        "macro", f"{100 * result['macro']['accuracy']:.1f}", str(result["overall"]["n"]), "", "", style="bold"
+        "macro",
+        f"{100 * AccuracySummary.of(result).macro_accuracy:.1f}",
+        str(result["overall"]["n"]),
+        "",
+        "",
+        style="bold",
     )
     console.print(table)
     console.print(f"[green]wrote[/] {escape(str(out / 'scores.json'))}", highlight=False)

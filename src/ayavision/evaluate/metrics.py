@@ -151,3 +151,20 @@ def score_academic(
             handle.writelines(json.dumps(line, ensure_ascii=False) + "\n" for line in lines)
         atomic_write_text(out_dir / SCORES, json.dumps(result, indent=2, ensure_ascii=False) + "\n")
     return result
+
+
+@dataclass(frozen=True)
+class AccuracySummary:
+    """The headline of a ``score_academic`` result, typed: what other modules read of it."""
+
+    accuracy: float  # over all items
+    macro_accuracy: float  # the mean of the languages' accuracies
+    per_language: dict[str, float]
+
+    @classmethod
+    def of(cls, scores: dict[str, Any]) -> AccuracySummary:
+        return cls(
+            accuracy=scores["overall"]["accuracy"],
+            macro_accuracy=scores["macro"]["accuracy"],
+            per_language={lang: entry["accuracy"] for lang, entry in scores["languages"].items()},
+        )

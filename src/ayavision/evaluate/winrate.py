@@ -151,3 +151,29 @@ def summarise(
         result["overall"] = {"win_rate": None, "wins": 0, "ties": 0, "losses": 0}
         result["position_consistency"] = None
     return result
+
+
+@dataclass(frozen=True)
+class WinRateSummary:
+    """The headline of a ``summarise`` (or ``judge_pairs``) result, typed: what other modules read of it."""
+
+    win_rate: float | None  # macro average over languages
+    ci: tuple[float, float] | None
+    languages: int  # languages in the macro average
+    scored: int
+    missing: int
+    unjudged: int
+    position_consistency: float | None
+
+    @classmethod
+    def of(cls, results: dict[str, Any]) -> WinRateSummary:
+        macro = results["macro"]
+        return cls(
+            win_rate=macro["win_rate"],
+            ci=tuple(macro["ci"]) if macro["ci"] else None,  # type: ignore[arg-type]
+            languages=macro["languages"],
+            scored=results["scored"],
+            missing=results["missing"],
+            unjudged=results.get("unjudged", 0),
+            position_consistency=results.get("position_consistency"),
+        )

@@ -44,6 +44,7 @@ def _academic(
     recipe: RecipeConfig, bench: BenchSpec, models: dict[str, Path], out: Path, text_llm: Path
 ) -> dict[str, Any]:
     from ayavision.evaluate import load_benchmark, read_answers, score_academic
+    from ayavision.evaluate.metrics import AccuracySummary
 
     loaded = load_benchmark(bench.name, bench.path, languages=bench.languages)
     text_only = not any(item.has_images for item in loaded.items)
@@ -54,10 +55,11 @@ def _academic(
     for name, folder in candidates.items():
         answers = _answers(loaded.items, folder, out / name, recipe, bench.path)
         scores = score_academic(loaded.items, read_answers(answers), out / name, recipe.evaluate.scoring)
+        summary = AccuracySummary.of(scores)
         result[name] = {
-            "accuracy": scores["overall"]["accuracy"],
-            "macro_accuracy": scores["macro"]["accuracy"],
-            "per_language": {lang: entry["accuracy"] for lang, entry in scores["languages"].items()},
+            "accuracy": summary.accuracy,
+            "macro_accuracy": summary.macro_accuracy,
+            "per_language": summary.per_language,
         }
     return result
 
@@ -66,6 +68,7 @@ def _pairwise(recipe: RecipeConfig, bench: BenchSpec, models: dict[str, Path], o
     """The shipped merge against the unmerged model, judged in both orders."""
     from ayavision.backends import create_backend
     from ayavision.evaluate import judge_pairs, load_benchmark
+    from ayavision.evaluate.winrate import WinRateSummary
     from ayavision.merge import alpha_folder_name
 
     loaded = load_benchmark(bench.name, bench.path, languages=bench.languages)
@@ -84,11 +87,12 @@ def _pairwise(recipe: RecipeConfig, bench: BenchSpec, models: dict[str, Path], o
         settings=recipe.evaluate.judging,
         progress=False,
     )
+    summary = WinRateSummary.of(results)
     return {
         "a": merged,
         "b": unmerged,
         "results": str(out / f"{merged}-vs-{unmerged}" / "results.json"),
-        "macro_win_rate": results["macro"]["win_rate"],
-        "macro_ci": results["macro"]["ci"],
-        "position_consistency": results.get("position_consistency"),
+        "macro_win_rate": summary.win_rate,
+        "macro_ci": list(summary.ci) if summary.ci else None,
+        "position_consistency": summary.position_consistency,
     }

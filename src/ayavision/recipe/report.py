@@ -208,6 +208,7 @@ def _finding(bench: str, scores: dict[str, float | None], alpha: float) -> str:
 
 def _winrate_section(evaluate: EvaluateArtifact | None, out: Path, headline: dict[str, Any]) -> list[str]:
     from ayavision.evaluate.plots import winrate_plot
+    from ayavision.evaluate.winrate import WinRateSummary
 
     summary = _read_json(evaluate.results if evaluate is not None else None) or {}
     lines: list[str] = []
@@ -217,16 +218,15 @@ def _winrate_section(evaluate: EvaluateArtifact | None, out: Path, headline: dic
             continue
         image = f"winrate-{bench}.png"
         winrate_plot(results, out / image)
-        macro = results["macro"]
-        ci = macro.get("ci") or [None, None]
-        headline[f"{bench}_win_rate"] = macro["win_rate"]
-        rate = "–" if macro["win_rate"] is None else f"{macro['win_rate']:.1%}"
-        interval = "" if ci[0] is None else f" (95% CI {ci[0]:.1%}–{ci[1]:.1%})"
+        summary = WinRateSummary.of(results)
+        headline[f"{bench}_win_rate"] = summary.win_rate
+        rate = "–" if summary.win_rate is None else f"{summary.win_rate:.1%}"
+        interval = "" if summary.ci is None else f" (95% CI {summary.ci[0]:.1%}–{summary.ci[1]:.1%})"
         lines += [
             f"## Win rate on {bench}: {entry['a']} vs {entry['b']}",
             "",
             f"Macro average over languages: {rate}{interval}; position consistency of the judge "
-            f"{results.get('position_consistency')}.",
+            f"{summary.position_consistency}.",
             "",
             f"![win rates]({image})",
             "",
