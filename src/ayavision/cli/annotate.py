@@ -7,11 +7,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import yaml
 from rich.markup import escape
 
 from ayavision.cli.common import console, user_errors
-from ayavision.cli.options import grouped
+from ayavision.cli.options import ExecutorArgs, backend_spec, grouped
 from ayavision.errors import ConfigError
 
 annotate_app = typer.Typer(no_args_is_help=True, help="Recaption, filter, translate, rephrase and measure datasets.")
@@ -35,31 +34,11 @@ MaxTokens = Annotated[int | None, typer.Option("--max-tokens", min=1, help="answ
 Temperature = Annotated[float | None, typer.Option("--temperature", min=0)]
 MaxAttempts = Annotated[int | None, typer.Option("--max-attempts", min=1, help="generations before giving up")]
 TemplateDir = Annotated[Path | None, typer.Option("--template-dir", help="folder of templates overriding built-ins")]
-Executor = Annotated[str, typer.Option("--executor", help="local or ray")]
-Workers = Annotated[int | None, typer.Option("--workers", min=1, help="ray: worker actors")]
-RayAddress = Annotated[str | None, typer.Option("--ray-address", help="ray: cluster address (default: start one)")]
 Overwrite = Annotated[bool, typer.Option("--overwrite", help="start afresh (cached answers are kept)")]
 RetryFailed = Annotated[bool, typer.Option("--retry-failed", help="also redo failures that are not retryable")]
 CacheDir = Annotated[Path | None, typer.Option("--cache", help="request cache folder (default: OUT/cache)")]
 NoProgress = Annotated[bool, typer.Option("--no-progress", help="no progress bar")]
 Format = Annotated[str, typer.Option("--format", help="auto, jsonl or parquet")]
-
-
-def _value(text: str) -> Any:
-    """A --backend-option value as YAML reads it: 8 is a number, true a boolean, anything else text."""
-    return yaml.safe_load(text)
-
-
-def backend_spec(kind: str, given: dict[str, Any], extra: list[str] | None):
-    from ayavision.annotate import BackendSpec
-
-    options = {key: value for key, value in given.items() if value is not None}
-    for item in extra or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ConfigError(f"--backend-option {item!r}: expected KEY=VALUE")
-        options[key.replace("-", "_")] = _value(value)
-    return BackendSpec(kind=kind, **options)
 
 
 @dataclass
@@ -89,27 +68,14 @@ class BackendArgs:
 
 
 @dataclass
-class RunArgs:
-    """How a step command runs (none of it changes the output): executor, resuming, cache, progress, format."""
+class RunArgs(ExecutorArgs):
+    """How a step command runs (none of it changes the output): the executor flags, resuming, cache, progress."""
 
-    executor: Executor = "local"
-    workers: Workers = None
-    ray_address: RayAddress = None
     overwrite: Overwrite = False
     retry_failed: RetryFailed = False
     cache: CacheDir = None
     no_progress: NoProgress = False
     format: Format = "auto"
-
-    def executor_config(self) -> Any:
-        from ayavision.jobs import LocalExecutorConfig, RayExecutorConfig
-
-        if self.executor == "local":
-            return LocalExecutorConfig()
-        if self.executor == "ray":
-            ray_options = {"workers": self.workers, "address": self.ray_address}
-            return RayExecutorConfig(**{k: v for k, v in ray_options.items() if v is not None})
-        raise ConfigError(f"unknown executor {self.executor!r}; expected local or ray")
 
     def options(self) -> Any:
         from ayavision.annotate import RunOptions

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import yaml
 from rich.markup import escape
 from rich.table import Table
 
 from ayavision.cli.common import console, user_errors
+from ayavision.cli.options import ExecutorArgs, backend_spec, grouped
 from ayavision.errors import ConfigError, InputError
 
 eval_app = typer.Typer(no_args_is_help=True, help="Evaluate: answers, pairwise win rates, academic scores, reports.")
@@ -40,31 +39,14 @@ def _plugins(modules: list[str] | None) -> None:
     load_plugins(modules or [], "--plugin")
 
 
-def _backend_options(pairs: list[str] | None) -> dict[str, Any]:
-    options: dict[str, Any] = {}
-    for pair in pairs or []:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"--backend-option {pair!r}: expected KEY=VALUE")
-        options[key.strip()] = yaml.safe_load(value) if value else ""
-    return options
-
-
-def _make_backend(name: str, base_url: str | None, model: str | None, api_key_env: str | None, pairs, concurrency):
-    from ayavision.backends import create_backend
-
-    options = _backend_options(pairs)
+def _backend(name: str, base_url: str | None, model: str | None, api_key_env: str | None, pairs, concurrency):
+    """The backend as a spec: built where the job runs (here, or once per Ray worker), closed when the job ends."""
+    if name == "openai" and (not base_url or not model):
+        raise ConfigError("the openai backend needs --base-url URL and the served model's name")
+    given = {"base_url": base_url, "model": model, "api_key_env": api_key_env} if name == "openai" else {}
     if name == "openai":
-        if not base_url or not model:
-            raise ConfigError("the openai backend needs --base-url URL and the served model's name")
-        options.update(base_url=base_url, model=model, concurrency=concurrency)
-        if api_key_env:
-            options["api_key_env"] = api_key_env
-    return create_backend(name, **options)
-
-
-def _close(backend) -> None:
-    asyncio.run(backend.aclose())
+        given["concurrency"] = concurrency
+    return backend_spec(name, given, pairs)
 
 
 def _data_path(data: Path | None, recorded: str | None, needed: bool) -> Path | None:
@@ -92,10 +74,12 @@ def benchmarks(plugin: Plugin = None) -> None:
 
 
 @eval_app.command("generate")
+@grouped
 def generate(
     bench: Annotated[str, typer.Option("--bench", help="benchmark name (see `ayavision eval benchmarks`)")],
     data: Annotated[Path, typer.Option("--data", help="benchmark data: a file, a folder, or a dataset folder")],
     out: Annotated[Path, typer.Option("--out", help="answers file (.jsonl); resumed if it exists")],
+    run: ExecutorArgs,  # --executor local|ray, --workers, --ray-address (as `annotate` takes them)
     model: Annotated[Path | None, typer.Option("--model", help="a local AyaVision model folder")] = None,
     base_url: BaseUrl = None,
     served_model: Annotated[str | None, typer.Option("--served-model", help="model name at --base-url")] = None,
@@ -141,15 +125,14 @@ def generate(
             from ayavision.evaluate.local_model import LocalModel
 
             runner = LocalModel(model, device=device, dtype=dtype)  # type: ignore[arg-type]  # loaded by the backend
-            summary = generate_answers(loaded.items, out, model=runner, settings=settings, data=data, progress=progress)
+            source: dict[str, Any] = {"model": runner}
         else:
-            client = _make_backend(backend, base_url, served_model, api_key_env, backend_option, settings.concurrency)
-            try:
-                summary = generate_answers(
-                    loaded.items, out, backend=client, settings=settings, data=data, progress=progress
-                )
-            finally:
-                _close(client)
+            source = {"backend": _backend(backend, base_url, served_model, api_key_env, backend_option,
+                                          settings.concurrency)}  # fmt: skip
+        summary = generate_answers(
+            loaded.items, out, settings=settings, data=data, progress=progress, executor=run.executor_config(),
+            plugins=plugin, **source,
+        )  # fmt: skip
     note = f"; {summary.truncated} cut at --max-new-tokens" if summary.truncated else ""
     note += "; dropped a torn last line left by a killed run" if summary.repaired_tail else ""
     console.print(
@@ -198,10 +181,12 @@ def _winrate_table(results: dict[str, Any]) -> Table:
 
 
 @eval_app.command("judge")
+@grouped
 def judge(
     a: Annotated[Path, typer.Option("--a", help="answers of system A (the one whose win rate is reported)")],
     b: Annotated[Path, typer.Option("--b", help="answers of system B (the baseline)")],
     out: Annotated[Path, typer.Option("--out", help="results folder (judgments cached there; resumable)")],
+    run: ExecutorArgs,  # --executor local|ray, --workers, --ray-address (as `annotate` takes them)
     base_url: BaseUrl = None,
     model: Annotated[str | None, typer.Option("--model", help="the judge model's name at --base-url")] = None,
     api_key_env: ApiKeyEnv = None,
@@ -247,11 +232,11 @@ def judge(
         bench = get_benchmark(answers_a.bench or "")
         path = _data_path(data, answers_a.data, needed=bench.has_images)
         items = load_benchmark(bench.name, path).by_id() if path is not None else None
-        client = _make_backend(backend, base_url, model, api_key_env, backend_option, settings.concurrency)
-        try:
-            results = judge_pairs(answers_a, answers_b, client, out, items=items, settings=settings, progress=progress)
-        finally:
-            _close(client)
+        spec = _backend(backend, base_url, model, api_key_env, backend_option, settings.concurrency)
+        results = judge_pairs(
+            answers_a, answers_b, spec, out, items=items, settings=settings, progress=progress,
+            executor=run.executor_config(), plugins=plugin,
+        )  # fmt: skip
     console.print(_winrate_table(results))
     missing = WinRateSummary.of(results).missing
     if missing:
