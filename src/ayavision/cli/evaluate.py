@@ -149,34 +149,21 @@ def _winrate_table(results: dict[str, Any]) -> Table:
     def pct(value: float | None) -> str:
         return "—" if value is None else f"{100 * value:.1f}"
 
-    def ci(value: list[float] | None) -> str:
+    def ci(value: tuple[float, float] | None) -> str:
         return "—" if not value else f"{100 * value[0]:.1f}–{100 * value[1]:.1f}"
 
     table = Table("language", "win %", "CI", "W/T/L", "scored", "missing", "not judged", "consistency %")
     table.title = f"{results['name']} on {results['bench']}"
-    for lang, e in sorted(results["languages"].items()):
-        table.add_row(
-            language_label(lang),
-            pct(e.get("win_rate")),
-            ci(e.get("ci")),
-            f"{e.get('wins', 0)}/{e.get('ties', 0)}/{e.get('losses', 0)}",
-            str(e.get("scored", 0)),
-            str(e.get("missing", 0)),
-            str(e.get("unjudged", 0)),
-            pct(e.get("position_consistency")),
-        )
     summary = WinRateSummary.of(results)
-    table.add_row(
-        f"macro ({summary.languages} languages)",
-        pct(summary.win_rate),
-        ci(list(summary.ci) if summary.ci else None),
-        "",
-        str(summary.scored),
-        str(summary.missing),
-        str(summary.unjudged),
-        pct(summary.position_consistency),
-        style="bold",
-    )
+    rows = [(language_label(lang), row, None) for lang, row in summary.per_language.items()]
+    rows.append((f"macro ({summary.languages} languages)", summary.overall, "bold"))
+    for label, row, style in rows:
+        assert row is not None  # WinRateSummary.of always fills the macro row
+        counts = f"{row.wins}/{row.ties}/{row.losses}" if style is None else ""
+        table.add_row(
+            label, pct(row.win_rate), ci(row.ci), counts, str(row.scored), str(row.missing), str(row.unjudged),
+            pct(row.position_consistency), style=style,
+        )  # fmt: skip
     return table
 
 
@@ -290,18 +277,13 @@ def score(
     table = Table(
         "language", "accuracy %", "items", "unreadable", "randomised", title=f"{result['name']} on {result['bench']}"
     )
-    for lang, e in result["languages"].items():
+    summary = AccuracySummary.of(result)
+    for lang, row in summary.rows.items():
         table.add_row(
-            language_label(lang), f"{100 * e['accuracy']:.1f}", str(e["n"]), str(e["unparsed"]), str(e["randomised"])
+            language_label(lang), f"{100 * row.accuracy:.1f}", str(row.n), str(row.unparsed), str(row.randomised)
         )
-    table.add_row(
-        "macro",
-        f"{100 * AccuracySummary.of(result).macro_accuracy:.1f}",
-        str(result["overall"]["n"]),
-        "",
-        "",
-        style="bold",
-    )
+    assert summary.overall is not None  # AccuracySummary.of always fills it
+    table.add_row("macro", f"{100 * summary.macro_accuracy:.1f}", str(summary.overall.n), "", "", style="bold")
     console.print(table)
     console.print(f"[green]wrote[/] {escape(str(out / 'scores.json'))}", highlight=False)
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -154,17 +154,49 @@ def score_academic(
 
 
 @dataclass(frozen=True)
+class LanguageScore:
+    """One row of a ``score_academic`` result, typed: a language's items (or all items) and how they scored."""
+
+    n: int
+    correct: int
+    accuracy: float
+    unparsed: int
+    randomised: int
+
+    @classmethod
+    def of(cls, entry: dict[str, Any]) -> LanguageScore:
+        return cls(entry["n"], entry["correct"], entry["accuracy"], entry["unparsed"], entry["randomised"])
+
+
+@dataclass(frozen=True)
 class AccuracySummary:
-    """The headline of a ``score_academic`` result, typed: what other modules read of it."""
+    """The headline of a ``score_academic`` result, typed: what other modules read of it.
+
+    The first three fields are also what the recipe's evaluation summary keeps per model (``entry`` /
+    ``from_entry``); the rows come only from a full result (``of``).
+    """
 
     accuracy: float  # over all items
     macro_accuracy: float  # the mean of the languages' accuracies
     per_language: dict[str, float]
+    rows: dict[str, LanguageScore] = field(default_factory=dict)  # per language, sorted by code
+    overall: LanguageScore | None = None  # all items
 
     @classmethod
     def of(cls, scores: dict[str, Any]) -> AccuracySummary:
+        languages = sorted(scores["languages"].items())
         return cls(
             accuracy=scores["overall"]["accuracy"],
             macro_accuracy=scores["macro"]["accuracy"],
-            per_language={lang: entry["accuracy"] for lang, entry in scores["languages"].items()},
+            per_language={lang: entry["accuracy"] for lang, entry in languages},
+            rows={lang: LanguageScore.of(entry) for lang, entry in languages},
+            overall=LanguageScore.of(scores["overall"]),
         )
+
+    def entry(self) -> dict[str, Any]:
+        """The headline as the recipe's evaluation summary stores it per model."""
+        return {"accuracy": self.accuracy, "macro_accuracy": self.macro_accuracy, "per_language": self.per_language}
+
+    @classmethod
+    def from_entry(cls, entry: dict[str, Any]) -> AccuracySummary:
+        return cls(entry["accuracy"], entry["macro_accuracy"], dict(entry["per_language"]))

@@ -9,8 +9,9 @@ from typing import Any
 
 from ayavision.errors import AyaVisionError
 from ayavision.evaluate.judge import RESULTS
-from ayavision.evaluate.metrics import SCORES
+from ayavision.evaluate.metrics import SCORES, AccuracySummary
 from ayavision.evaluate.plots import accuracy_plot, language_label, winrate_plot
+from ayavision.evaluate.winrate import WinRateSummary
 from ayavision.utils.fs import atomic_dir
 
 REPORT = "report.md"
@@ -50,7 +51,7 @@ def _pct(value: float | None) -> str:
     return "—" if value is None else f"{100 * value:.1f}"
 
 
-def _ci(ci: list[float] | None) -> str:
+def _ci(ci: tuple[float, float] | None) -> str:
     return "—" if not ci else f"[{100 * ci[0]:.1f}, {100 * ci[1]:.1f}]"
 
 
@@ -76,23 +77,20 @@ def _pairwise_section(result: dict[str, Any], image: str) -> list[str]:
         "| not judged | position consistency % |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for lang, e in sorted(result["languages"].items()):
+    summary = WinRateSummary.of(result)
+    assert summary.overall is not None  # WinRateSummary.of always fills the macro row
+    rows = [(language_label(lang), _pct(row.win_rate), row) for lang, row in summary.per_language.items()]
+    macro = summary.overall
+    rows.append((f"**macro average ({summary.languages} languages)**", f"**{_pct(macro.win_rate)}**", macro))
+    for label, rate, row in rows:
         lines.append(
-            f"| {language_label(lang)} | {_pct(e.get('win_rate'))} | {_ci(e.get('ci'))} | "
-            f"{e.get('wins', 0)} / {e.get('ties', 0)} / {e.get('losses', 0)} | {e.get('scored', 0)} | "
-            f"{e.get('missing', 0)} | {e.get('unjudged', 0)} | {_pct(e.get('position_consistency'))} |"
+            f"| {label} | {rate} | {_ci(row.ci)} | {row.wins} / {row.ties} / {row.losses} | {row.scored} | "
+            f"{row.missing} | {row.unjudged} | {_pct(row.position_consistency)} |"
         )
-    macro, overall = result.get("macro", {}), result.get("overall", {})
-    lines.append(
-        f"| **macro average ({macro.get('languages', 0)} languages)** | **{_pct(macro.get('win_rate'))}** | "
-        f"{_ci(macro.get('ci'))} | {overall.get('wins', 0)} / {overall.get('ties', 0)} / {overall.get('losses', 0)} "
-        f"| {result.get('scored', 0)} | {result.get('missing', 0)} | {result.get('unjudged', 0)} | "
-        f"{_pct(result.get('position_consistency'))} |"
-    )
     notes = [
-        f"Pairs left out of the win rate: {result.get('missing', 0)} with an unreadable verdict, "
-        f"{result.get('unjudged', 0)} not yet judged.",
-        f"Slot A won {_pct(result.get('first_slot_win_share'))}% of decisive games (50% means no position bias).",
+        f"Pairs left out of the win rate: {summary.missing} with an unreadable verdict, "
+        f"{summary.unjudged} not yet judged.",
+        f"Slot A won {_pct(summary.first_slot_win_share)}% of decisive games (50% means no position bias).",
     ]
     if not result.get("complete", True):
         notes.append("**Incomplete:** some games could not be judged; rerun `ayavision eval judge` to finish.")
@@ -112,17 +110,13 @@ def _academic_section(result: dict[str, Any], image: str) -> list[str]:
         "| language | accuracy % | items | correct | unreadable | randomised |",
         "|---|---:|---:|---:|---:|---:|",
     ]
-    for lang, e in sorted(result["languages"].items()):
-        lines.append(
-            f"| {language_label(lang)} | {_pct(e['accuracy'])} | {e['n']} | {e['correct']} | {e['unparsed']} | "
-            f"{e['randomised']} |"
-        )
-    o, macro = result["overall"], result["macro"]
-    lines += [
-        f"| **all items** | **{_pct(o['accuracy'])}** | {o['n']} | {o['correct']} | {o['unparsed']} | "
-        f"{o['randomised']} |",
-        f"| **macro average ({macro['languages']} languages)** | **{_pct(macro['accuracy'])}** | | | | |",
-    ]
+    summary = AccuracySummary.of(result)
+    assert summary.overall is not None  # AccuracySummary.of always fills it
+    rows = [(language_label(lang), _pct(row.accuracy), row) for lang, row in summary.rows.items()]
+    rows.append(("**all items**", f"**{_pct(summary.overall.accuracy)}**", summary.overall))
+    for label, accuracy, row in rows:
+        lines.append(f"| {label} | {accuracy} | {row.n} | {row.correct} | {row.unparsed} | {row.randomised} |")
+    lines.append(f"| **macro average ({len(summary.rows)} languages)** | **{_pct(summary.macro_accuracy)}** | | | | |")
     return [*lines, "", f"![accuracy]({image})", ""]
 
 
@@ -136,20 +130,21 @@ def write_report(folders: list[str | Path], out: str | Path, overwrite: bool = F
     with atomic_dir(out, overwrite=overwrite) as tmp:
         for result in results:
             slug = _slug(f"{result.get('name', '')}-{result.get('bench', '')}", used)
-            macro = result.get("macro", {})
             if result["kind"] == "pairwise":
                 image = f"winrate-{slug}.png"
                 winrate_plot(result, tmp / image)
                 pairwise += _pairwise_section(result, image)
-                value = macro.get("win_rate")
+                headline = WinRateSummary.of(result)
+                value, languages = headline.win_rate, headline.languages
             else:
                 image = f"accuracy-{slug}.png"
                 accuracy_plot(result, tmp / image)
                 academic += _academic_section(result, image)
-                value = macro.get("accuracy")
+                scores = AccuracySummary.of(result)
+                value, languages = scores.macro_accuracy, len(scores.rows)
             summary.append(
                 f"| {result.get('name', '?')} | {result.get('bench', '?')} | {result['kind']} | {_pct(value)} | "
-                f"{macro.get('languages', 0)} |"
+                f"{languages} |"
             )
         text = ["# Evaluation report", "", *summary, ""]
         if pairwise:

@@ -16,7 +16,7 @@ system (or both tie); a judge that always prefers slot A scores 0, and shows ``f
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -154,6 +154,29 @@ def summarise(
 
 
 @dataclass(frozen=True)
+class WinRateRow:
+    """One row of a win-rate result, typed: a language's entry, or the macro average with the overall counts."""
+
+    win_rate: float | None
+    ci: tuple[float, float] | None
+    wins: int = 0  # games, not pairs
+    ties: int = 0
+    losses: int = 0
+    scored: int = 0  # pairs
+    missing: int = 0
+    unjudged: int = 0
+    position_consistency: float | None = None
+
+    @classmethod
+    def of(cls, entry: dict[str, Any]) -> WinRateRow:
+        """A language's entry of ``summarise``'s result (keys a partial result lacks count as 0 or None)."""
+        ci = entry.get("ci")
+        counts = {key: entry.get(key, 0) for key in ("wins", "ties", "losses", "scored", "missing", "unjudged")}
+        return cls(entry.get("win_rate"), tuple(ci) if ci else None, **counts,  # type: ignore[arg-type]
+                   position_consistency=entry.get("position_consistency"))  # fmt: skip
+
+
+@dataclass(frozen=True)
 class WinRateSummary:
     """The headline of a ``summarise`` (or ``judge_pairs``) result, typed: what other modules read of it."""
 
@@ -164,16 +187,27 @@ class WinRateSummary:
     missing: int
     unjudged: int
     position_consistency: float | None
+    per_language: dict[str, WinRateRow] = field(default_factory=dict)  # sorted by language code
+    overall: WinRateRow | None = None  # the macro row: macro win rate and interval, all games' counts
+    confidence: float = 0.95
+    first_slot_win_share: float | None = None
 
     @classmethod
     def of(cls, results: dict[str, Any]) -> WinRateSummary:
         macro = results["macro"]
+        # The macro row: the macro rate and interval beside every game's counts and the result's pair counts.
+        totals = {**results.get("overall", {}), **{k: results.get(k, 0) for k in ("scored", "missing", "unjudged")}}
+        overall = WinRateRow.of({**totals, **macro, "position_consistency": results.get("position_consistency")})
         return cls(
-            win_rate=macro["win_rate"],
-            ci=tuple(macro["ci"]) if macro["ci"] else None,  # type: ignore[arg-type]
+            win_rate=overall.win_rate,
+            ci=overall.ci,
             languages=macro["languages"],
             scored=results["scored"],
             missing=results["missing"],
-            unjudged=results.get("unjudged", 0),
-            position_consistency=results.get("position_consistency"),
+            unjudged=overall.unjudged,
+            position_consistency=overall.position_consistency,
+            per_language={lang: WinRateRow.of(e) for lang, e in sorted(results["languages"].items())},
+            overall=overall,
+            confidence=results.get("confidence", 0.95),
+            first_slot_win_share=results.get("first_slot_win_share"),
         )

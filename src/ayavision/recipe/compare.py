@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 from ayavision.recipe.artifacts import EvaluateArtifact
 from ayavision.recipe.config import RecipeConfig
 from ayavision.recipe.engine import read_artifact
-from ayavision.recipe.evaluation import TEXT_LLM
+from ayavision.recipe.evaluation import TEXT_LLM, EvaluationSummary
 from ayavision.recipe.report import markdown_to_html
 from ayavision.utils.fs import atomic_write_text
 
@@ -87,8 +87,8 @@ def collect(entries: list[Entry]) -> dict[str, Any]:
         evaluate = read_artifact(run / "evaluate", run, EvaluateArtifact)
         if not isinstance(evaluate, EvaluateArtifact):
             continue
-        summary = _read_json(evaluate.results)
-        for bench in summary.get("academic") or {}:
+        summary = EvaluationSummary.read(evaluate.results)
+        for bench in summary.academic:
             for label, name in _models(recipe).items():
                 rows = read_scored(evaluate.folder / bench / name)
                 if not rows:
@@ -104,12 +104,12 @@ def collect(entries: list[Entry]) -> dict[str, Any]:
                     "ci": bootstrap_interval(correct),
                     "languages": {lang: sum(oks) / len(oks) for lang, oks in sorted(languages.items())},
                 }
-        for bench, result in (summary.get("pairwise") or {}).items():
+        for bench, result in summary.pairwise.items():
             pairwise.setdefault(bench, {})[variant] = {
-                "a": result.get("a"),
-                "b": result.get("b"),
-                "win_rate": result.get("macro_win_rate"),
-                "ci": result.get("macro_ci"),
+                "a": result.a,
+                "b": result.b,
+                "win_rate": result.win_rate,
+                "ci": list(result.ci) if result.ci else None,
             }
     for (bench, label, variant), rows in scored.items():
         base = scored.get((bench, label, reference))
@@ -278,10 +278,6 @@ def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
             out.update(_flatten(item, f"{prefix}.{key}" if prefix else str(key)))
         return out
     return {prefix: value}
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
 
 
 def _cell(text: str, width: int = 60) -> str:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ayavision.recipe.artifacts import MergeArtifact
 from ayavision.recipe.config import BenchSpec, RecipeConfig
+
+if TYPE_CHECKING:  # imported where used: the evaluation code (numpy, ...) loads only when a run evaluates
+    from ayavision.evaluate.metrics import AccuracySummary
 
 TEXT_LLM = "text-llm"
 SUMMARY = "summary.json"
@@ -55,12 +59,7 @@ def _academic(
     for name, folder in candidates.items():
         answers = _answers(loaded.items, folder, out / name, recipe, bench.path)
         scores = score_academic(loaded.items, read_answers(answers), out / name, recipe.evaluate.scoring)
-        summary = AccuracySummary.of(scores)
-        result[name] = {
-            "accuracy": summary.accuracy,
-            "macro_accuracy": summary.macro_accuracy,
-            "per_language": summary.per_language,
-        }
+        result[name] = AccuracySummary.of(scores).entry()
     return result
 
 
@@ -88,11 +87,52 @@ def _pairwise(recipe: RecipeConfig, bench: BenchSpec, models: dict[str, Path], o
         progress=False,
     )
     summary = WinRateSummary.of(results)
-    return {
-        "a": merged,
-        "b": unmerged,
-        "results": str(out / f"{merged}-vs-{unmerged}" / "results.json"),
-        "macro_win_rate": summary.win_rate,
-        "macro_ci": list(summary.ci) if summary.ci else None,
-        "position_consistency": summary.position_consistency,
-    }
+    path = out / f"{merged}-vs-{unmerged}" / "results.json"
+    return PairwiseEntry(merged, unmerged, path, summary.win_rate, summary.ci, summary.position_consistency).entry()
+
+
+@dataclass(frozen=True)
+class PairwiseEntry:
+    """A pairwise benchmark in the evaluation summary, typed: the shipped merge (a) against the unmerged VLM (b)."""
+
+    a: str
+    b: str
+    results: Path  # the judge's results.json (``WinRateSummary.of`` reads it)
+    win_rate: float | None  # macro average over languages
+    ci: tuple[float, float] | None
+    position_consistency: float | None
+
+    def entry(self) -> dict[str, Any]:
+        return {
+            "a": self.a, "b": self.b, "results": str(self.results), "macro_win_rate": self.win_rate,
+            "macro_ci": list(self.ci) if self.ci else None, "position_consistency": self.position_consistency,
+        }  # fmt: skip
+
+    @classmethod
+    def from_entry(cls, entry: dict[str, Any]) -> PairwiseEntry:
+        ci = entry.get("macro_ci")
+        return cls(entry["a"], entry["b"], Path(entry["results"]), entry.get("macro_win_rate"),
+                   tuple(ci) if ci else None, entry.get("position_consistency"))  # type: ignore[arg-type]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class EvaluationSummary:
+    """The evaluation stage's ``summary.json``, typed: what the run report, plug-ins and sweeps read of it."""
+
+    academic: dict[str, dict[str, AccuracySummary]] = field(default_factory=dict)  # bench -> model -> headline
+    pairwise: dict[str, PairwiseEntry] = field(default_factory=dict)  # bench -> the judged pair
+
+    @classmethod
+    def read(cls, path: Path | None) -> EvaluationSummary:
+        """The summary at ``path``; an empty one when there is none (no evaluation stage, or not run yet)."""
+        from ayavision.evaluate.metrics import AccuracySummary
+
+        if path is None or not path.is_file():
+            return cls()
+        data = json.loads(path.read_text(encoding="utf-8"))
+        academic = {
+            bench: {model: AccuracySummary.from_entry(entry) for model, entry in per_model.items()}
+            for bench, per_model in (data.get("academic") or {}).items()
+        }
+        pairwise = {bench: PairwiseEntry.from_entry(entry) for bench, entry in (data.get("pairwise") or {}).items()}
+        return cls(academic, pairwise)

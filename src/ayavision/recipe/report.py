@@ -16,7 +16,7 @@ import matplotlib.pyplot as plt
 
 from ayavision.recipe.artifacts import AnnotateArtifact, EvaluateArtifact, Inputs
 from ayavision.recipe.config import RecipeConfig
-from ayavision.recipe.evaluation import TEXT_LLM
+from ayavision.recipe.evaluation import TEXT_LLM, EvaluationSummary
 from ayavision.train.metrics import step_time_summary
 from ayavision.utils.fs import atomic_write_text
 from ayavision.utils.registry import Registry
@@ -136,8 +136,7 @@ def _training_section(inputs: Inputs, out: Path) -> list[str]:
 def _sweep_section(
     recipe: RecipeConfig, evaluate: EvaluateArtifact | None, out: Path, headline: dict[str, Any]
 ) -> list[str]:
-    summary = _read_json(evaluate.results if evaluate is not None else None) or {}
-    academic = summary.get("academic") or {}
+    academic = EvaluationSummary.read(evaluate.results if evaluate is not None else None).academic
     if not academic:
         return []
     figure, axis = plt.subplots(figsize=(6, 3.5))
@@ -150,19 +149,17 @@ def _sweep_section(
     head = ["benchmark", *[f"alpha {a}" for a in recipe.merge.alphas], "text LLM"]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for bench, per_model in academic.items():
-        points = sorted(
-            (_alpha(name), entry["accuracy"]) for name, entry in per_model.items() if _alpha(name) is not None
-        )
+        points = sorted((_alpha(name), entry.accuracy) for name, entry in per_model.items() if _alpha(name) is not None)
         line = axis.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=bench)[0]
         text_llm = per_model.get(TEXT_LLM)
         if text_llm is not None:
-            axis.axhline(text_llm["accuracy"], linestyle="--", color=line.get_color(), label=f"{bench}: text LLM")
+            axis.axhline(text_llm.accuracy, linestyle="--", color=line.get_color(), label=f"{bench}: text LLM")
         if headline.get(f"{bench}_chance") is not None:  # a plug-in section may know the guess level
             axis.axhline(headline[f"{bench}_chance"], linestyle=":", color=line.get_color(), label=f"{bench}: guess")
         cells = [f"{dict(points).get(float(a), float('nan')):.3f}" for a in recipe.merge.alphas]
-        lines.append("| " + " | ".join([bench, *cells, f"{text_llm['accuracy']:.3f}" if text_llm else "–"]) + " |")
+        lines.append("| " + " | ".join([bench, *cells, f"{text_llm.accuracy:.3f}" if text_llm else "–"]) + " |")
         headline[bench] = {
-            "text_llm": text_llm["accuracy"] if text_llm else None,
+            "text_llm": text_llm.accuracy if text_llm else None,
             "unmerged": dict(points).get(1.0),
             "merged": dict(points).get(recipe.merge.alpha),
         }
@@ -210,10 +207,10 @@ def _winrate_section(evaluate: EvaluateArtifact | None, out: Path, headline: dic
     from ayavision.evaluate.plots import winrate_plot
     from ayavision.evaluate.winrate import WinRateSummary
 
-    summary = _read_json(evaluate.results if evaluate is not None else None) or {}
+    pairwise = EvaluationSummary.read(evaluate.results if evaluate is not None else None).pairwise
     lines: list[str] = []
-    for bench, entry in (summary.get("pairwise") or {}).items():
-        results = _read_json(Path(entry["results"]))
+    for bench, entry in pairwise.items():
+        results = _read_json(entry.results)
         if results is None:
             continue
         image = f"winrate-{bench}.png"
@@ -223,7 +220,7 @@ def _winrate_section(evaluate: EvaluateArtifact | None, out: Path, headline: dic
         rate = "–" if summary.win_rate is None else f"{summary.win_rate:.1%}"
         interval = "" if summary.ci is None else f" (95% CI {summary.ci[0]:.1%}–{summary.ci[1]:.1%})"
         lines += [
-            f"## Win rate on {bench}: {entry['a']} vs {entry['b']}",
+            f"## Win rate on {bench}: {entry.a} vs {entry.b}",
             "",
             f"Macro average over languages: {rate}{interval}; position consistency of the judge "
             f"{summary.position_consistency}.",

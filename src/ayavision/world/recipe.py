@@ -24,6 +24,7 @@ from pydantic import Field, ValidationError
 from ayavision.errors import ConfigError
 from ayavision.recipe.artifacts import DataArtifact, EvaluateArtifact, Inputs
 from ayavision.recipe.config import RecipeConfig, register_data_source
+from ayavision.recipe.evaluation import EvaluationSummary
 from ayavision.recipe.report import register_report_section
 from ayavision.utils.errors import format_validation_error
 from ayavision.world.cache import MARKER
@@ -135,7 +136,7 @@ def _vqa_by_language(
 
     if evaluate is None:
         return []
-    scores = (_read_json(evaluate.results).get("academic") or {}).get("world-vqa") or {}
+    scores = EvaluationSummary.read(evaluate.results).academic.get("world-vqa") or {}
     names = {"unmerged": "alpha-1.0", "merged": f"alpha-{recipe.merge.alpha}"}
     if not all(name in scores for name in names.values()):
         return []
@@ -148,8 +149,8 @@ def _vqa_by_language(
     }
     rows, above = [], 0
     for lang in languages:
-        unmerged = scores[names["unmerged"]]["per_language"][lang]
-        merged = scores[names["merged"]]["per_language"][lang]
+        unmerged = scores[names["unmerged"]].per_language[lang]
+        merged = scores[names["merged"]].per_language[lang]
         above += unmerged > guess[lang]
         rows.append(f"| {lang} | {unmerged:.2f} | {merged:.2f} | {guess[lang]:.2f} |")
     headline["world-vqa_languages_above_guess"] = {"unmerged": above, "languages": len(languages)}
