@@ -16,7 +16,6 @@ a key its artifact does not have, is an error that lists what there is.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -26,6 +25,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from ayavision.errors import ConfigError
+from ayavision.recipe.signatures import SignatureCache, content_signature
 
 RUN = "{run}"
 # {stage.key} with a dotted key; `{run}` (no dot) and format fields like `{question}` are not references.
@@ -288,29 +288,10 @@ def _data_file(folder: Path) -> Path:
     return folder / "data.jsonl" if (folder / "data.jsonl").is_file() else folder
 
 
-# Files up to this size count by their bytes; larger ones (checkpoints) by size and modification time.
-HASHED_BYTES = 8 << 20
-
-
-def content_signature(path: Path) -> str:
-    """A cheap, deterministic signature of a file's or folder's content: every file's relative path and size, with
-    the SHA-256 of small files and the modification time of large ones. Equal for an unchanged input in any run."""
-    digest = hashlib.sha256()
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-    for file in files:
-        stat = file.stat()
-        digest.update(f"{file.relative_to(path) if file != path else ''}\0{stat.st_size}\0".encode())
-        if stat.st_size <= HASHED_BYTES:
-            digest.update(hashlib.sha256(file.read_bytes()).digest())
-        else:
-            digest.update(str(stat.st_mtime_ns).encode())
-    return digest.hexdigest()[:16]
-
-
-def input_signatures(settings: Any, run: Path | None) -> dict[str, str]:
+def input_signatures(settings: Any, run: Path | None, cache: SignatureCache | None = None) -> dict[str, str]:
     """path -> content signature for every existing absolute path in ``settings`` outside the run folder (a
     user's dataset, a checkpoint): editing one changes the fingerprint of every stage that reads it. Paths inside
-    the run folder are upstream outputs, covered by the fingerprint of the stage that wrote them."""
+    the run folder are upstream outputs: ``reference_signatures`` covers those a stage names."""
     found = {}
     for text in _strings(settings):
         if not os.path.isabs(text) or "\n" in text or len(text) > 4096:
@@ -320,7 +301,20 @@ def input_signatures(settings: Any, run: Path | None) -> dict[str, str]:
             continue
         try:
             if path.exists():
-                found[text] = content_signature(path)
+                found[text] = content_signature(path, cache)
         except OSError:
             continue
+    return found
+
+
+def reference_signatures(settings: Any, inputs: Inputs, cache: SignatureCache | None = None) -> dict[str, str]:
+    """``{stage.key}`` -> content signature (of every byte) of each upstream output ``settings`` names whose stage
+    has finished (is in ``inputs``): a dataset edited by hand inside the run folder reruns the stages that read it.
+    Keyed by the reference, never the path, so the same outputs in another run folder sign alike."""
+    found = {}
+    for stage, key in references_in(settings):
+        artifact = inputs.get(stage)
+        path = artifact.refs().get(key) if artifact is not None else None
+        if path is not None and path.exists():
+            found[f"{{{stage}.{key}}}"] = content_signature(path, cache, whole=True)
     return found

@@ -1,9 +1,12 @@
 """Run a chain of stages in a run folder, reusing every stage whose inputs and settings are unchanged.
 
 A stage's fingerprint hashes its own resolved settings, the fingerprints of the stages it reads
-from (those it needs and those its settings name as ``{stage.key}``) and the content signatures of
-the files outside the run folder its settings name (a user's dataset, a checkpoint), so a change
-anywhere upstream, or an edited input file, reruns everything below it and nothing above. A stage's
+from (those it needs and those its settings name as ``{stage.key}``), the content signatures of
+the files outside the run folder its settings name (a user's dataset, a checkpoint) and those of the
+upstream outputs its settings name (``{annotate.filter}``: a dataset inside the run folder), so a change
+anywhere upstream, an edited input file, or an output edited by hand inside the run folder reruns
+everything below it and nothing above. Signatures hash file contents once: ``signatures.SignatureCache``
+keeps each file's digest in the run folder's ``.signatures.json`` by path, size and mtime. A stage's
 folder gets `stage.json` (resolved settings + fingerprint) first and `DONE` last, both with the
 stage's typed artifact once it has finished (see `artifacts`): a folder without `DONE` is an
 interrupted stage and is redone from its own beginning (stages that can resume inside themselves,
@@ -24,7 +27,16 @@ from typing import Any
 from pydantic import ValidationError
 
 from ayavision.errors import USER_ERRORS, AyaVisionError, ConfigError
-from ayavision.recipe.artifacts import Artifact, Inputs, dump_artifact, input_signatures, load_artifact, references_in
+from ayavision.recipe.artifacts import (
+    Artifact,
+    Inputs,
+    dump_artifact,
+    input_signatures,
+    load_artifact,
+    reference_signatures,
+    references_in,
+)
+from ayavision.recipe.signatures import SignatureCache
 from ayavision.utils.errors import format_validation_error
 from ayavision.utils.fs import atomic_write_text
 
@@ -80,14 +92,20 @@ class RecipeRunError(AyaVisionError, RuntimeError):
 
 
 def fingerprint(
-    settings: dict[str, Any], upstream: list[str], run_dir: Path | None = None, inputs: dict[str, str] | None = None
+    settings: dict[str, Any],
+    upstream: list[str],
+    run_dir: Path | None = None,
+    inputs: dict[str, str] | None = None,
+    outputs_read: dict[str, str] | None = None,
 ) -> str:
-    """A hash of a stage's settings, its upstream fingerprints and its input files' content signatures. Paths
-    inside the run folder count as ``{run}/...``: the same stage in two run folders (two variants of a sweep) has
-    the same fingerprint."""
+    """A hash of a stage's settings, its upstream fingerprints, its input files' content signatures and those of
+    the upstream outputs it names (``outputs_read``). Paths inside the run folder count as ``{run}/...``: the
+    same stage in two run folders (two variants of a sweep, a copied run) has the same fingerprint."""
     content: dict[str, Any] = {"settings": settings, "upstream": upstream}
     if inputs:
         content["inputs"] = inputs
+    if outputs_read:  # absent when a stage names none: such stages keep the fingerprints they always had
+        content["outputs_read"] = outputs_read
     payload = json.dumps(content, sort_keys=True, default=str)
     if run_dir is not None:
         payload = payload.replace(json.dumps(str(run_dir))[1:-1], "{run}")
@@ -95,8 +113,23 @@ def fingerprint(
 
 
 def plan(stages: list[Stage], run_dir: Path, only: str | None = None, start: str | None = None) -> list[PlanItem]:
-    """Decide, without computing anything, which stages run and which are reused."""
+    """Decide, without computing anything, which stages run and which are reused.
+
+    A stage's fingerprint covers the outputs it names of the finished stages before it; an output of a stage that
+    is still to run is not known yet, so ``execute`` fingerprints such a stage again once its upstream has run.
+    """
+    cache = SignatureCache.of_run(run_dir)
+    try:
+        return _plan(stages, run_dir, only, start, cache)
+    finally:
+        cache.save()
+
+
+def _plan(
+    stages: list[Stage], run_dir: Path, only: str | None, start: str | None, cache: SignatureCache
+) -> list[PlanItem]:
     names = [s.name for s in stages]
+    finished = Inputs()  # the artifacts of the stages kept as they are, whose outputs later stages may name
     for flag, name in (("--only", only), ("--from", start)):
         if name is not None and name not in names:
             raise ConfigError(f"{flag} {name!r}: no such stage; stages: {', '.join(names)}")
@@ -115,9 +148,7 @@ def plan(stages: list[Stage], run_dir: Path, only: str | None = None, start: str
                 f"stage {stage.name!r} refers to the outputs of {', '.join(map(repr, bad))}, which "
                 f"{'does' if len(bad) == 1 else 'do'} not come before it; stages: {', '.join(names)}"
             )
-        prints[stage.name] = fingerprint(
-            settings, [prints[n] for n in needs], run_dir, input_signatures(settings, run_dir)
-        )
+        prints[stage.name] = stage_fingerprint(stage, settings, needs, prints, run_dir, finished, cache)
         folder = run_dir / stage.name
         done = _done_fingerprint(folder, artifact=stage.artifact is not None)
         forced = forced or stage.name == start
@@ -134,8 +165,35 @@ def plan(stages: list[Stage], run_dir: Path, only: str | None = None, start: str
             action = "resume"
         else:
             action = "run"
+        if not action.startswith(("run", "resume")) and (folder / DONE).exists():
+            _keep_artifact(finished, stage, folder, run_dir)
         items.append(PlanItem(stage, prints[stage.name], action))
     return items
+
+
+def stage_fingerprint(
+    stage: Stage,
+    settings: dict[str, Any],
+    needs: tuple[str, ...],
+    prints: dict[str, str],
+    run_dir: Path,
+    finished: Inputs,
+    cache: SignatureCache,
+) -> str:
+    """A stage's fingerprint given its upstream stages' fingerprints and the artifacts of those finished."""
+    outside = input_signatures(settings, run_dir, cache)
+    named = reference_signatures(settings, finished, cache)
+    return fingerprint(settings, [prints[n] for n in needs], run_dir, outside, named)
+
+
+def _keep_artifact(finished: Inputs, stage: Stage, folder: Path, run_dir: Path) -> None:
+    """A kept stage's artifact for planning; one that does not read back is left to ``execute`` to report."""
+    try:
+        artifact = read_artifact(folder, run_dir, stage.artifact)
+    except ValidationError:
+        return
+    if artifact is not None:
+        finished[stage.name] = artifact
 
 
 def reads(stage: Stage, settings: dict[str, Any], names: list[str]) -> tuple[str, ...]:
@@ -165,6 +223,8 @@ def execute(
     items = plan(stages, run_dir, only, start)
     names = [s.name for s in stages]
     inputs = Inputs()
+    prints = {item.stage.name: item.fingerprint for item in items}
+    cache = SignatureCache.of_run(run_dir)
     for item in items:
         stage, folder = item.stage, run_dir / item.stage.name
         if item.action == "reuse":
@@ -182,10 +242,14 @@ def execute(
         missing = [n for n in reads(stage, settings, names) if not (run_dir / n / DONE).exists()]
         if missing:
             raise RecipeRunError(f"stage {stage.name!r}: upstream stages {missing} have not completed")
+        # Fingerprinted again now that its upstream outputs exist: what the next plan computes when they are kept.
+        prints[stage.name] = stage_fingerprint(stage, settings, reads(stage, settings, names), prints, run_dir,
+                                               inputs, cache)  # fmt: skip
+        cache.save()
         if item.action != "resume":
             _clear(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        record = {"stage": stage.name, "fingerprint": item.fingerprint, "settings": settings}
+        record = {"stage": stage.name, "fingerprint": prints[stage.name], "settings": settings}
         atomic_write_text(folder / STAGE_RECORD, json.dumps(record, indent=1, default=str))
         log(f"[{stage.name}] {item.action}: {stage.description}")
         started = time.perf_counter()
@@ -202,7 +266,7 @@ def execute(
         elapsed = time.perf_counter() - started
         artifact = result if isinstance(result, Artifact) else None
         summary = artifact.summary if artifact is not None else result
-        done: dict[str, Any] = {"fingerprint": item.fingerprint, "seconds": round(elapsed, 2), "summary": summary}
+        done: dict[str, Any] = {"fingerprint": prints[stage.name], "seconds": round(elapsed, 2), "summary": summary}
         if artifact is not None:
             done["artifact"] = record["artifact"] = dump_artifact(artifact, run_dir)
             atomic_write_text(folder / STAGE_RECORD, json.dumps(record, indent=1, default=str))

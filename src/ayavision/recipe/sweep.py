@@ -113,12 +113,16 @@ def run_sweep(variants: list[Variant], out: Path, log: Callable[[str], None] = p
     for variant in variants:
         shared = {}
         available = _finished([v for v in variants if v is not variant])
-        for item in plan(variant.stages, variant.run):
-            source = available.get(item.fingerprint)
-            if item.action == "reuse" or source is None:
-                continue
-            _take(source[1], variant.run / item.stage.name)
-            shared[item.stage.name] = source[0]
+        took = True
+        while took:  # again after each take: a stage's fingerprint covers the taken outputs it names
+            took = False
+            for item in plan(variant.stages, variant.run):
+                source = available.get(item.fingerprint)
+                if item.action == "reuse" or source is None or item.stage.name in shared:
+                    continue
+                _take(source[1], variant.run / item.stage.name)
+                shared[item.stage.name] = source[0]
+                took = True
         if shared:
             names = ", ".join(shared)
             origins = ", ".join(sorted(set(shared.values())))
