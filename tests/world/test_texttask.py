@@ -124,3 +124,44 @@ def test_a_count_is_right_when_it_is_the_only_number_the_answer_states(predictio
 
     question = Question("ask_count_all", {}, int(gold)).text(language)
     assert answers_right(prediction, gold, question, language) is right
+
+
+def _asked(frame: str, slots: dict, answer, language: str) -> tuple[str, str]:
+    """(question, gold short answer) as the benchmarks write them."""
+    from ayavision.world.frames import FRAMES
+    from ayavision.world.grammar import short_answer
+    from ayavision.world.tasks import Question
+
+    return Question(frame, slots, answer).text(language), short_answer(FRAMES[frame].answer, answer, language)
+
+
+@pytest.mark.parametrize("language", ["eng_Latn", "vie_Latn", "kor_Hang", "arb_Arab"])
+@pytest.mark.parametrize(("frame", "statement"), [("ask_higher", "above"), ("ask_left", "left_of")])
+def test_a_comparison_is_judged_by_the_relation_its_answer_states(language, frame, statement):
+    """A right answer to "Which is higher: the star or the square?" names both shapes; the relation decides."""
+    from ayavision.world.grammar import render
+    from ayavision.world.oracle import answers_right
+
+    question, gold = _asked(frame, {"a": "star", "b": "square"}, "square", language)
+    right = render(statement, {"a": "square", "b": "star"}, language)
+    inverted = render(statement, {"a": "star", "b": "square"}, language)
+    other_relation = render("left_of" if statement == "above" else "above", {"a": "square", "b": "star"}, language)
+    about_others = render(statement, {"a": "square", "b": "circle"}, language)
+    assert answers_right(right, gold, question, language)
+    assert answers_right(f"{right} {inverted}", gold, question, language)  # the first sentence decides
+    assert not answers_right(inverted, gold, question, language)
+    assert not answers_right(other_relation, gold, question, language)
+    assert not answers_right(about_others, gold, question, language)
+
+
+@pytest.mark.parametrize("language", ["zho_Hans", "jpn_Jpan", "eng_Latn", "deu_Latn"])
+def test_a_size_stated_about_the_asked_shape_is_right_even_where_the_word_for_size_holds_size_words(language):
+    """大小 ("size") holds 大 and 小, 大きさ holds 大: a right answer must not read as naming two sizes."""
+    from ayavision.world.grammar import render
+    from ayavision.world.oracle import answers_right
+
+    question, gold = _asked("ask_size", {"a": "triangle"}, "medium", language)
+    assert answers_right(render("size_of", {"a": "triangle", "s": "medium"}, language), gold, question, language)
+    assert not answers_right(render("size_of", {"a": "triangle", "s": "large"}, language), gold, question, language)
+    if language in ("zho_Hans", "jpn_Jpan"):  # the statement must be about the asked shape
+        assert not answers_right(render("size_of", {"a": "heart", "s": "medium"}, language), gold, question, language)

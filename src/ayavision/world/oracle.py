@@ -98,18 +98,64 @@ def matches(answer: str, gold: str, kind: str | None = None, language: str | Non
     return not any(rival in said for rival in rivals)
 
 
+# The statement that answers a question about one object or a pair, and the slot holding the answer: "Colour of
+# the star: red." answers "What colour is the star?", "The square is above the star." answers "Which is higher?".
+_ANSWERED_BY: dict[str, tuple[tuple[str, str], ...]] = {
+    "ask_colour": (("colour_of", "c"), ("object", "c")),
+    "ask_size": (("size_of", "s"), ("object", "s")),
+    "ask_where": (("where_is", "p"), ("object", "p")),
+    "ask_shape_by_colour": (("shape_has_colour", "a"),),
+    "ask_left": (("left_of", "a"),),
+    "ask_higher": (("above", "a"),),
+}
+
+
+def states_answer(sentence: str, gold: str, asked: Parsed, language: str) -> bool:
+    """Does the sentence, read as a statement in the question's language, answer the asked question with gold?
+
+    Needed where naming one value cannot do: a right answer to "Which is higher: the star or the square?" names
+    both shapes ("The square is above the star."), and the Chinese and Japanese words for "size" (大小, 大きさ)
+    hold the characters of "large" and "small". The statement must be about the asked object(s).
+    """
+    kind = FRAMES[asked.frame].answer if asked.frame else None
+    answered_by = _ANSWERED_BY.get(asked.frame or "", ())
+    if kind is None or not answered_by:
+        return False
+    want = normalize_answer(gold)
+    for piece in parse(sentence, language):
+        for frame, slot in answered_by:
+            if piece.frame != frame:
+                continue
+            if frame in ("left_of", "above"):
+                about_asked = {piece.slots["a"], piece.slots["b"]} == {asked.slots["a"], asked.slots["b"]}
+            else:
+                subject = "c" if asked.frame == "ask_shape_by_colour" else "a"
+                about_asked = piece.slots[subject] == asked.slots[subject]
+            if about_asked:
+                return normalize_answer(short_answer(kind, piece.slots[slot], language)) == want
+    return False
+
+
+def says_answer(answer: str, gold: str, asked: Parsed | None, language: str | None) -> bool:
+    """The judge's rule for a short-answer question: ``matches``, or a first sentence that states the answer."""
+    kind = FRAMES[asked.frame].answer if asked is not None and asked.frame else None
+    if matches(answer, gold, kind, language):
+        return True
+    return asked is not None and language is not None and states_answer(first_sentence(answer), gold, asked, language)
+
+
 def answers_right(prediction: str, gold: str, question: str, language: str | None = None) -> bool:
     """Does the prediction answer the question with the gold short answer — in full, or in its first sentence?
 
     The first sentence counts on its own because a model tuned for long answers (a VLM after SFT) may add more
-    after a right answer; what is scored is whether it answers right first, not its length. ``matches`` decides
-    (the judge's rule): the gold answer exactly, or as the only value of the asked kind that is mentioned.
+    after a right answer; what is scored is whether it answers right first, not its length. ``says_answer``
+    decides (the judge's rule): the gold answer exactly, or as the only value of the asked kind that is
+    mentioned, or a first sentence stating it about the asked object(s).
     """
     read = read_text(question, [language] if language else None)
     asked = read.question() if read else None
-    kind = FRAMES[asked.frame].answer if asked is not None and asked.frame else None
     language = language or (read.language if read else None)
-    return any(matches(text, gold, kind, language) for text in {prediction.strip(), first_sentence(prediction)})
+    return any(says_answer(text, gold, asked, language) for text in {prediction.strip(), first_sentence(prediction)})
 
 
 @dataclass(frozen=True)
@@ -133,7 +179,7 @@ def grade(answer: str, question: str, reference: str | None, scenes: list[Scene]
             gold = short_answer(kind, found[1], found[0]) if found else None
         # A long reference to a question no frame reads is a free-form one: fall through to the claims.
         if gold is not None and (kind is not None or len(gold.split()) <= 6):
-            ok = matches(answer, gold, kind, language)
+            ok = says_answer(answer, gold, asked if kind is not None else None, language)
             return Grade(ok, 0.0, "matches the true answer" if ok else "disagrees with the true answer")
     if scenes:
         answered = read_text(answer)
