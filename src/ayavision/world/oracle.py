@@ -122,16 +122,10 @@ def states_answer(sentence: str, gold: str, asked: Parsed, language: str) -> boo
     if kind is None or not answered_by:
         return False
     want = normalize_answer(gold)
+    asked_about = set(asked.slots.values())  # one shape or colour; or the pair compared, in either order
     for piece in parse(sentence, language):
         for frame, slot in answered_by:
-            if piece.frame != frame:
-                continue
-            if frame in ("left_of", "above"):
-                about_asked = {piece.slots["a"], piece.slots["b"]} == {asked.slots["a"], asked.slots["b"]}
-            else:
-                subject = "c" if asked.frame == "ask_shape_by_colour" else "a"
-                about_asked = piece.slots[subject] == asked.slots[subject]
-            if about_asked:
+            if piece.frame == frame and {piece.slots[name] for name in asked.slots} == asked_about:
                 return normalize_answer(short_answer(kind, piece.slots[slot], language)) == want
     return False
 
@@ -155,7 +149,11 @@ def answers_right(prediction: str, gold: str, question: str, language: str | Non
     read = read_text(question, [language] if language else None)
     asked = read.question() if read else None
     language = language or (read.language if read else None)
-    return any(says_answer(text, gold, asked, language) for text in {prediction.strip(), first_sentence(prediction)})
+    kind = FRAMES[asked.frame].answer if asked is not None and asked.frame else None
+    # says_answer reads the first sentence as a statement itself: the first sentence alone needs the value rule only.
+    return says_answer(prediction.strip(), gold, asked, language) or matches(
+        first_sentence(prediction), gold, kind, language
+    )
 
 
 @dataclass(frozen=True)
@@ -179,7 +177,7 @@ def grade(answer: str, question: str, reference: str | None, scenes: list[Scene]
             gold = short_answer(kind, found[1], found[0]) if found else None
         # A long reference to a question no frame reads is a free-form one: fall through to the claims.
         if gold is not None and (kind is not None or len(gold.split()) <= 6):
-            ok = says_answer(answer, gold, asked if kind is not None else None, language)
+            ok = says_answer(answer, gold, asked, language)
             return Grade(ok, 0.0, "matches the true answer" if ok else "disagrees with the true answer")
     if scenes:
         answered = read_text(answer)
