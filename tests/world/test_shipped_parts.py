@@ -107,6 +107,12 @@ def test_a_linear_probe_reads_each_objects_shape_from_the_shipped_encoders_last_
         train_x["mean"][-1], train_y["colour"], test_x["mean"][-1], test_y["colour"], len(TARGETS["colour"])
     )
     assert shape > 0.6 and colour > 0.8
+    # One image token (2 x 2 patches, what the connector receives) holds less of an object's shape than its patches
+    # together do, but far more than chance (docs/demo/README.md, "The VLM does not fit its own training questions").
+    token = probe_accuracy(
+        train_x["token"][-1], train_y["shape"], test_x["token"][-1], test_y["shape"], len(TARGETS["shape"])
+    )
+    assert token > 0.4
 
 
 def test_a_part_is_installed_only_for_its_own_settings(tmp_path):
@@ -156,3 +162,19 @@ def test_the_world_data_source_starts_from_the_shipped_parts_at_default_settings
     for name in ("encoder", "text-llm"):
         copied = tmp_path / "data" / "parts" / name / "model.safetensors"
         assert copied.read_bytes() == (SHIPPED_PARTS / name / "model.safetensors").read_bytes()
+
+
+def test_an_image_token_is_the_two_by_two_block_of_patches_the_pixel_shuffle_joins():
+    import numpy as np
+    import torch
+
+    from ayavision.world.pretrain.probe import _most_and_least_covered, _shuffled
+
+    grid = torch.arange(4 * 4 * 3, dtype=torch.float32).reshape(4, 4, 3)
+    tokens = _shuffled(grid)
+    assert tokens.shape == (2, 2, 12)
+    assert set(tokens[0, 1].tolist()) == set(grid[0:2, 2:4].reshape(-1).tolist())
+    assert set(tokens[1, 0].tolist()) == set(grid[2:4, 0:2].reshape(-1).tolist())
+    cover = np.array([[0.0, 0.9], [0.2, 0.0]])
+    assert _most_and_least_covered(cover) == ((0, 1), (1, 0))
+    assert _most_and_least_covered(np.zeros((2, 2))) == ((0, 0), (0, 0))

@@ -4,6 +4,8 @@ Each scene is seen as the VLM's thumbnail tile sees it (the whole image squeezed
 object the states of the patches over its grid cell are read at every layer (mean over the cell; and the 3 x 3
 patches around it concatenated), and a ridge-regularised softmax probe trained on some scenes is scored on others.
 A property no layer's probe can read is one the connector and LLM cannot be expected to learn from a frozen encoder.
+Two more features are what one image token of the VLM holds: the 2 x 2 patches that the connector's pixel shuffle
+concatenates into one token, taken where the object covers most of the token ("token") and least ("edge token").
 """
 
 from __future__ import annotations
@@ -12,12 +14,13 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ayavision.world.render import render_scene
+from ayavision.world.render import render_mask, render_scene
 from ayavision.world.scene import SceneConfig, column, row, sample_scene, seeded_rng
 from ayavision.world.vocab import OBJECT_COLOURS, SHAPES, SIZES
 
 TARGETS = {"colour": OBJECT_COLOURS, "shape": SHAPES, "size": SIZES}
-FEATURES = ("mean", "3x3")
+FEATURES = ("mean", "3x3", "token", "edge token")
+SHUFFLE = 2  # the demo's connector.downsample_factor: one image token is 2 x 2 patches
 
 
 @torch.no_grad()
@@ -33,19 +36,47 @@ def object_features(encoder, n: int, split: str) -> tuple[dict[str, list[torch.T
         image = image.resize((encoder.config.image_size,) * 2, Image.Resampling.BICUBIC)
         pixels = torch.from_numpy(np.asarray(image, dtype=np.float32) / 127.5 - 1).permute(2, 0, 1)[None]
         hidden = encoder(pixel_values=pixels, output_hidden_states=True).hidden_states
-        for obj in scene.objects:
+        cover = _token_cover(scene, encoder.config.image_size, side // SHUFFLE)
+        for index, obj in enumerate(scene.objects):
             r, c = row(obj.position), column(obj.position)
             y0, y1 = int(r * side / 3), int(np.ceil((r + 1) * side / 3))
             x0, x1 = int(c * side / 3), int(np.ceil((c + 1) * side / 3))
             wy, wx = min(y0, side - 3), min(x0, side - 3)
+            most, least = _most_and_least_covered(cover[index + 1])
             for layer, states in enumerate(hidden):
                 grid = states[0].reshape(side, side, -1)
                 out["mean"][layer].append(grid[y0:y1, x0:x1].reshape(-1, grid.shape[-1]).mean(0))
                 out["3x3"][layer].append(grid[wy : wy + 3, wx : wx + 3].reshape(-1))
+                tokens = _shuffled(grid)
+                out["token"][layer].append(tokens[most[0], most[1]])
+                out["edge token"][layer].append(tokens[least[0], least[1]])
             for name, values in TARGETS.items():
                 labels[name].append(values.index(getattr(obj, name)))
     stacked = {kind: [torch.stack(v) for v in per_layer] for kind, per_layer in out.items()}
     return stacked, {name: torch.tensor(v) for name, v in labels.items()}
+
+
+def _token_cover(scene, size: int, tokens: int) -> np.ndarray:
+    """Share of each image token's pixels that each object covers: [object index + 1, token row, token column]."""
+    mask = np.asarray(render_mask(scene).resize((size, size), Image.Resampling.NEAREST))
+    step = size // tokens
+    onehot = mask[None] == np.arange(len(scene.objects) + 1)[:, None, None]
+    return onehot.reshape(-1, tokens, step, tokens, step).mean((2, 4))
+
+
+def _most_and_least_covered(cover: np.ndarray) -> tuple[tuple[int, int], tuple[int, int]]:
+    """The token an object covers most and the one it covers least but not at all (the most, if it covers none)."""
+    most = np.unravel_index(cover.argmax(), cover.shape)
+    touched = np.where(cover > 0, cover, np.inf)
+    least = np.unravel_index(touched.argmin(), cover.shape) if np.isfinite(touched).any() else most
+    return (int(most[0]), int(most[1])), (int(least[0]), int(least[1]))
+
+
+def _shuffled(grid: torch.Tensor) -> torch.Tensor:
+    """Patch states [side, side, d] as the connector's image tokens: each SHUFFLE x SHUFFLE block concatenated."""
+    side, d = grid.shape[0], grid.shape[-1]
+    n = side // SHUFFLE
+    return grid.reshape(n, SHUFFLE, n, SHUFFLE, d).permute(0, 2, 1, 3, 4).reshape(n, n, SHUFFLE * SHUFFLE * d)
 
 
 def probe_accuracy(
