@@ -36,6 +36,8 @@ def object_features(encoder, n: int, split: str) -> tuple[dict[str, list[torch.T
         image = image.resize((encoder.config.image_size,) * 2, Image.Resampling.BICUBIC)
         pixels = torch.from_numpy(np.asarray(image, dtype=np.float32) / 127.5 - 1).permute(2, 0, 1)[None]
         hidden = encoder(pixel_values=pixels, output_hidden_states=True).hidden_states
+        grids = [states[0].reshape(side, side, -1) for states in hidden]
+        tokens = [_shuffled(grid) for grid in grids]
         cover = _token_cover(scene, encoder.config.image_size, side // SHUFFLE)
         for index, obj in enumerate(scene.objects):
             r, c = row(obj.position), column(obj.position)
@@ -43,13 +45,11 @@ def object_features(encoder, n: int, split: str) -> tuple[dict[str, list[torch.T
             x0, x1 = int(c * side / 3), int(np.ceil((c + 1) * side / 3))
             wy, wx = min(y0, side - 3), min(x0, side - 3)
             most, least = _most_and_least_covered(cover[index + 1])
-            for layer, states in enumerate(hidden):
-                grid = states[0].reshape(side, side, -1)
+            for layer, (grid, token) in enumerate(zip(grids, tokens, strict=True)):
                 out["mean"][layer].append(grid[y0:y1, x0:x1].reshape(-1, grid.shape[-1]).mean(0))
                 out["3x3"][layer].append(grid[wy : wy + 3, wx : wx + 3].reshape(-1))
-                tokens = _shuffled(grid)
-                out["token"][layer].append(tokens[most[0], most[1]])
-                out["edge token"][layer].append(tokens[least[0], least[1]])
+                out["token"][layer].append(token[most])
+                out["edge token"][layer].append(token[least])
             for name, values in TARGETS.items():
                 labels[name].append(values.index(getattr(obj, name)))
     stacked = {kind: [torch.stack(v) for v in per_layer] for kind, per_layer in out.items()}
@@ -65,7 +65,7 @@ def _token_cover(scene, size: int, tokens: int) -> np.ndarray:
 
 
 def _most_and_least_covered(cover: np.ndarray) -> tuple[tuple[int, int], tuple[int, int]]:
-    """The token an object covers most and the one it covers least but not at all (the most, if it covers none)."""
+    """The token an object covers most, and the one it covers least among those it touches (the most, if none)."""
     most = np.unravel_index(cover.argmax(), cover.shape)
     touched = np.where(cover > 0, cover, np.inf)
     least = np.unravel_index(touched.argmin(), cover.shape) if np.isfinite(touched).any() else most
@@ -73,7 +73,11 @@ def _most_and_least_covered(cover: np.ndarray) -> tuple[tuple[int, int], tuple[i
 
 
 def _shuffled(grid: torch.Tensor) -> torch.Tensor:
-    """Patch states [side, side, d] as the connector's image tokens: each SHUFFLE x SHUFFLE block concatenated."""
+    """Patch states [side, side, d] as the connector's image tokens: each SHUFFLE x SHUFFLE block concatenated.
+
+    The grouping of transformers' ``AyaVisionMultiModalProjector.pixel_shuffle``; the order of the concatenated
+    channels differs, which a linear probe does not see. That method needs a built projector, hence this one.
+    """
     side, d = grid.shape[0], grid.shape[-1]
     n = side // SHUFFLE
     return grid.reshape(n, SHUFFLE, n, SHUFFLE, d).permute(0, 2, 1, 3, 4).reshape(n, n, SHUFFLE * SHUFFLE * d)
