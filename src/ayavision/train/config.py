@@ -11,6 +11,7 @@ from ayavision.errors import ConfigError
 from ayavision.utils.config import Strict, load_config
 
 Part = Literal["vision_tower", "connector", "language_model"]
+LossWeighting = Literal["token", "square", "sample"]
 # What each named stage trains; the paper's stage 1 trains the connector only, stage 2 connector + LLM.
 STAGE_PARTS: dict[str, tuple[Part, ...]] = {
     "align": ("connector",),
@@ -58,6 +59,14 @@ class StageConfig(Strict):
     gradient_checkpointing: bool = False
     lora: LoraConfig | None = None
     mixture: dict[str, float] = Field(min_length=1, description="bucket name -> share of samples")
+    loss_weighting: LossWeighting = Field(
+        "token",
+        description=(
+            "how a global batch's supervised tokens share the loss: token (each token alike, as LLaVA and the paper "
+            "train; long answers dominate), sample (each sample alike, its tokens sharing its weight) or square "
+            "(a sample's tokens weigh 1/sqrt(its token count), InternVL 2.5's compromise)"
+        ),
+    )
     save_every: int = Field(500, ge=1)
     keep_checkpoints: int = Field(2, ge=1)
     log_every: int = Field(1, ge=1)

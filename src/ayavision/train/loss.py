@@ -75,3 +75,25 @@ def per_sample_losses(
     for owner in owners.unique().tolist():
         result[owner] = float(token_losses[owners == owner].mean())
     return result
+
+
+# The exponent p of each weighting: a sample with n supervised tokens gives each of them a weight proportional to n**-p.
+WEIGHTING_EXPONENT = {"token": 0.0, "square": 0.5, "sample": 1.0}
+
+
+def token_weights(supervised_counts: list[int], owners: torch.Tensor, weighting: str, total: float) -> torch.Tensor:
+    """The loss weight of each supervised token of a micro-batch, in the order SupervisedLM returns its losses.
+
+    ``supervised_counts[i]``: supervised tokens of the micro-batch's sample i; ``owners``: the sample of each supervised
+    token (``sample_index[targets != IGNORE]``); ``total``: :func:`weight_total` over the whole global batch, so the
+    weights of every process and micro-batch together sum to 1 whatever the split.
+    """
+    power = WEIGHTING_EXPONENT[weighting]
+    per_sample = torch.tensor([n**-power if n else 0.0 for n in supervised_counts], dtype=torch.float32)
+    return per_sample[owners] / total
+
+
+def weight_total(supervised_counts: list[int], weighting: str) -> float:
+    """The sum over a global batch of n * n**-p: the normaliser that makes its token weights sum to 1."""
+    power = WEIGHTING_EXPONENT[weighting]
+    return max(1e-12, sum(n ** (1 - power) for n in supervised_counts if n))

@@ -21,13 +21,13 @@ from ayavision.model.store import save_model
 from ayavision.train.config import StageConfig, TrainRecipe
 from ayavision.train.data_stream import Prefetcher, RowStream
 from ayavision.train.data_workers import auto_workers
-from ayavision.train.loss import SupervisedLM
+from ayavision.train.loss import SupervisedLM, token_weights, weight_total
 from ayavision.train.metrics import MetricsLog, TrainProgress, flops_per_token
 from ayavision.train.mixture import MixtureReport
 from ayavision.train.optim import apply_lora, build_optimizer, freeze_for_stage, warmup_cosine
 from ayavision.train.packing import collate
 from ayavision.train.parallel import gather_fsdp2_model, make_accelerator, sharding_of
-from ayavision.train.samples import Sample
+from ayavision.train.samples import IGNORE, Sample
 from ayavision.train.sharded import (
     ResumeError,
     checkpoint_format,
@@ -262,6 +262,8 @@ class StageRun:
         accelerator, stage = self.accelerator, self.stage
         data_ready = time.perf_counter()
         global_supervised = sum(s.supervised for row in rows for s in row)
+        weighting = stage.loss_weighting
+        total_weight = weight_total([s.supervised for row in rows for s in row], weighting)
         first = accelerator.process_index * self.rows_per_process
         mine = rows[first : first + self.rows_per_process]
         pad_id = self.processor.tokenizer.pad_token_id
@@ -273,16 +275,24 @@ class StageRun:
                 pad_id,
                 length=stage.seq_len if stage.packing else None,
             )
+            micro_rows = mine[micro * stage.micro_batch : (micro + 1) * stage.micro_batch]
+            owners = batch.sample_index[batch.targets != IGNORE]
+            weights = token_weights([s.supervised for row in micro_rows for s in row], owners, weighting, total_weight)
             real_tokens += batch.real_tokens
             padded_tokens += batch.input_ids.numel()
             batch = batch.to(accelerator.device)
             last = micro == self.micro_steps - 1
             with contextlib.nullcontext() if last else accelerator.no_sync(self.wrapped):
                 token_losses = self.wrapped(batch.input_ids, batch.position_ids, batch.targets, batch.pixel_values)
-                # Token-loss sum over the global batch's supervised tokens; DDP then averages over processes,
-                # so the world size cancels and every process count gives the same gradient.
-                accelerator.backward(token_losses.sum() * self.world / max(1, global_supervised))
-            loss_sum += token_losses.detach().double().sum()
+                # The weights sum to 1 over the global batch; DDP then averages over processes, so the world size
+                # cancels and every process count gives the same gradient.
+                if weighting == "token":  # the same float operations as before weightings existed: same results
+                    weighted = token_losses.sum() / max(1, global_supervised)
+                    accelerator.backward(token_losses.sum() * self.world / max(1, global_supervised))
+                else:
+                    weighted = (token_losses * weights.to(token_losses.device)).sum()
+                    accelerator.backward(weighted * self.world)
+            loss_sum += weighted.detach().double()
         computed = time.perf_counter()
         grad_norm = accelerator.clip_grad_norm_(self.trainable, stage.max_grad_norm or float("inf"))
         # The rates this update uses: read before the scheduler moves them on to the next step's.
@@ -299,7 +309,7 @@ class StageRun:
         mfu = tokens_per_s * self.token_flops / (self.peak_tflops * 1e12 * self.world) if self.peak_tflops else None
         return {
             "step": step,
-            "loss": float(totals[0]) / max(1, global_supervised),
+            "loss": float(totals[0]),  # the weighted mean the step minimised (token weighting: per token)
             "lr": used_lr,
             "grad_norm": float(grad_norm),
             "supervised_tokens": global_supervised,
