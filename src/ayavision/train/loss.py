@@ -89,7 +89,8 @@ def token_weights(supervised_counts: list[int], owners: torch.Tensor, weighting:
     weights of every process and micro-batch together sum to 1 whatever the split.
     """
     power = WEIGHTING_EXPONENT[weighting]
-    per_sample = torch.tensor([n**-power if n else 0.0 for n in supervised_counts], dtype=torch.float32)
+    weights = [n**-power if n else 0.0 for n in supervised_counts]
+    per_sample = torch.tensor(weights, dtype=torch.float32, device=owners.device)  # on the losses' device
     return per_sample[owners] / total
 
 

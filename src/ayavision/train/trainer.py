@@ -270,14 +270,8 @@ class StageRun:
         loss_sum = torch.zeros((), dtype=torch.float64, device=accelerator.device)
         real_tokens = padded_tokens = 0
         for micro in range(self.micro_steps):
-            batch = collate(
-                mine[micro * stage.micro_batch : (micro + 1) * stage.micro_batch],
-                pad_id,
-                length=stage.seq_len if stage.packing else None,
-            )
             micro_rows = mine[micro * stage.micro_batch : (micro + 1) * stage.micro_batch]
-            owners = batch.sample_index[batch.targets != IGNORE]
-            weights = token_weights([s.supervised for row in micro_rows for s in row], owners, weighting, total_weight)
+            batch = collate(micro_rows, pad_id, length=stage.seq_len if stage.packing else None)
             real_tokens += batch.real_tokens
             padded_tokens += batch.input_ids.numel()
             batch = batch.to(accelerator.device)
@@ -287,10 +281,14 @@ class StageRun:
                 # The weights sum to 1 over the global batch; DDP then averages over processes, so the world size
                 # cancels and every process count gives the same gradient.
                 if weighting == "token":  # the same float operations as before weightings existed: same results
-                    weighted = token_losses.sum() / max(1, global_supervised)
-                    accelerator.backward(token_losses.sum() * self.world / max(1, global_supervised))
+                    summed = token_losses.sum()
+                    weighted = summed / max(1, global_supervised)
+                    accelerator.backward(summed * self.world / max(1, global_supervised))
                 else:
-                    weighted = (token_losses * weights.to(token_losses.device)).sum()
+                    counts = [s.supervised for row in micro_rows for s in row]
+                    owners = batch.sample_index[batch.targets != IGNORE]
+                    weights = token_weights(counts, owners, weighting, total_weight)
+                    weighted = (token_losses * weights).sum()
                     accelerator.backward(weighted * self.world)
             loss_sum += weighted.detach().double()
         computed = time.perf_counter()
