@@ -66,3 +66,18 @@ def world_parts(tmp_path_factory: pytest.TempPathFactory, world_tokenizer: Path)
     )
     pretrain_text_llm(root / "text-llm", world_tokenizer, **TINY_TEXT_LLM)
     return {"tokenizer": world_tokenizer, "encoder": root / "encoder", "llm": root / "text-llm"}
+
+
+@pytest.fixture(scope="session")
+def world_vlm(world_parts: dict[str, Path]):
+    """The tiny encoder and text LLM composed into a VLM (``ayavision.model.compose.Composed``)."""
+    from ayavision.model.compose import compose
+    from ayavision.model.spec import ConnectorSpec, LLMSpec, ModelSpec, TilingSpec, VisionSpec
+
+    spec = ModelSpec(
+        vision=VisionSpec(checkpoint=world_parts["encoder"]),
+        llm=LLMSpec(checkpoint=world_parts["llm"]),
+        connector=ConnectorSpec(downsample_factor=2, intermediate_size=64),
+        tiling=TilingSpec(tile_size=64, max_tiles=2),
+    )
+    return compose(spec)

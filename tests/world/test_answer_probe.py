@@ -17,20 +17,12 @@ def test_a_probe_reads_a_label_its_features_hold_and_only_the_majority_from_cons
     assert accuracy == majority
 
 
-def test_answer_position_probe_scores_every_layer_of_a_composed_world_vlm(world_parts, tmp_path):
-    from ayavision.model.compose import compose
-    from ayavision.model.spec import ConnectorSpec, LLMSpec, ModelSpec, TilingSpec, VisionSpec
+def test_answer_position_probe_scores_every_layer_of_a_composed_world_vlm(world_vlm, tmp_path):
     from ayavision.world import make_world_dataset
 
     make_world_dataset(tmp_path / "data", n=80, seed=3, tasks=["vqa"])
     records = [r for r in read_records(tmp_path / "data" / "data.jsonl") if r.meta["world"]["frame"] in NAMED_SLOT]
-    spec = ModelSpec(
-        vision=VisionSpec(checkpoint=world_parts["encoder"]),
-        llm=LLMSpec(checkpoint=world_parts["llm"]),
-        connector=ConnectorSpec(downsample_factor=2, intermediate_size=64),
-        tiling=TilingSpec(tile_size=64, max_tiles=2),
-    )
-    composed = compose(spec)
+    composed = world_vlm
     scores = probe_answer_position(composed.model.eval(), composed.processor, records, tmp_path / "data", 8)
     assert scores and set(scores) <= set(NAMED_SLOT)
     layers = composed.model.config.get_text_config().num_hidden_layers + 1

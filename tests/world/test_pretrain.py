@@ -67,20 +67,12 @@ def test_parts_are_reused_when_their_config_is_unchanged(world_parts):
     assert marker.stat().st_mtime_ns == before
 
 
-def test_encoder_and_text_llm_compose_into_a_vlm_that_answers(world_parts):
-    from ayavision.model.compose import compose
+def test_encoder_and_text_llm_compose_into_a_vlm_that_answers(world_vlm):
     from ayavision.model.generate import generate
-    from ayavision.model.spec import ConnectorSpec, LLMSpec, ModelSpec, TilingSpec, VisionSpec
     from ayavision.world.render import render_scene
     from ayavision.world.scene import sample_scene, seeded_rng
 
-    spec = ModelSpec(
-        vision=VisionSpec(checkpoint=world_parts["encoder"]),
-        llm=LLMSpec(checkpoint=world_parts["llm"]),
-        connector=ConnectorSpec(downsample_factor=2, intermediate_size=64),
-        tiling=TilingSpec(tile_size=64, max_tiles=2),
-    )
-    composed = compose(spec)
+    composed = world_vlm
     report = composed.report
     assert report.loaded.get("vision_tower", 0) > 0 and report.loaded.get("language_model", 0) > 0
     assert not report.unexpected
