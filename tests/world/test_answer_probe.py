@@ -23,7 +23,7 @@ def test_answer_position_probe_scores_every_layer_of_a_composed_world_vlm(world_
     make_world_dataset(tmp_path / "data", n=80, seed=3, tasks=["vqa"])
     records = [r for r in read_records(tmp_path / "data" / "data.jsonl") if r.meta["world"]["frame"] in NAMED_SLOT]
     composed = world_vlm
-    scores = probe_answer_position(composed.model.eval(), composed.processor, records, tmp_path / "data", 8)
+    scores = probe_answer_position(composed.model, composed.processor, records, tmp_path / "data", 8)
     assert scores and set(scores) <= set(NAMED_SLOT)
     layers = composed.model.config.get_text_config().num_hidden_layers + 1
     for per_layer in scores.values():

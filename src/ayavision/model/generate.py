@@ -30,6 +30,13 @@ def build_messages(images: list[Image.Image], prompt: str) -> list[dict]:
     return [{"role": "user", "content": content}]
 
 
+def prompt_inputs(processor, images: list[Image.Image], prompt: str):
+    """The model inputs of one user turn through the processor's chat template, ending where the answer starts."""
+    return processor.apply_chat_template(
+        build_messages(images, prompt), add_generation_prompt=True, tokenize=True, return_dict=True, return_tensors="pt"
+    )
+
+
 @torch.inference_mode()
 def generate(
     model,
@@ -40,13 +47,7 @@ def generate(
     do_sample: bool = False,
     temperature: float = 1.0,
 ) -> Generation:
-    inputs = processor.apply_chat_template(
-        build_messages(images, prompt),
-        add_generation_prompt=True,
-        tokenize=True,
-        return_dict=True,
-        return_tensors="pt",
-    ).to(model.device)
+    inputs = prompt_inputs(processor, images, prompt).to(model.device)
     if "pixel_values" in inputs:
         inputs["pixel_values"] = inputs["pixel_values"].to(model.dtype)
     sampling = {"do_sample": True, "temperature": temperature} if do_sample else {"do_sample": False}

@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 from ayavision.data.record import ConversationRecord
-from ayavision.model.generate import build_messages, open_images
+from ayavision.model.generate import open_images, prompt_inputs
 from ayavision.world.pretrain.probe import probe_accuracy
 
 # The slot naming the object a frame asks about: a shape, or for "which shape is <colour>?" a colour.
@@ -35,18 +35,14 @@ class LayerScores:
 
 
 @torch.inference_mode()
-def answer_states(model, processor, records: Iterable[ConversationRecord], root: Path) -> tuple[torch.Tensor, list]:
+def answer_states(
+    model, processor, records: Iterable[ConversationRecord], root: Path
+) -> tuple[torch.Tensor, list[dict]]:
     """Hidden states [records, layers + 1, hidden] at each prompt's last position, and the records' world metadata."""
     states, metas = [], []
     for record in records:
         images = open_images([root / path for path in record.image_paths()])
-        inputs = processor.apply_chat_template(
-            build_messages(images, record.user_prompt_text()),
-            add_generation_prompt=True,
-            tokenize=True,
-            return_dict=True,
-            return_tensors="pt",
-        )
+        inputs = prompt_inputs(processor, images, record.user_prompt_text())
         hidden = model(**inputs, output_hidden_states=True).hidden_states
         states.append(torch.stack([layer[0, -1] for layer in hidden]))
         metas.append(record.meta["world"])
@@ -68,7 +64,6 @@ def probe_answer_position(
     model, processor, records: Iterable[ConversationRecord], root: str | Path, min_questions: int = 40
 ) -> dict[str, list[LayerScores]]:
     """Per question frame (those naming an object, with at least ``min_questions`` questions), scores per layer."""
-    torch.manual_seed(0)
     states, metas = answer_states(model, processor, records, Path(root))
     out: dict[str, list[LayerScores]] = {}
     for frame, slot in NAMED_SLOT.items():
