@@ -105,31 +105,55 @@ def test_patch_owners_lie_on_their_objects_pixels():
     assert checked > 60
 
 
-def test_region_heads_pool_each_shown_object_once_and_learn_its_attributes():
+def _one_hot_regions() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(owners, values, states) of 8 scenes' thumbnails, where each patch's state is the one-hot attributes of the
+    object that owns it, and a last feature marks background patches: states any linear head can read."""
     targets = [region_targets(s, View(), 64, 8) for s in SCENES[:8]]
     owners = torch.from_numpy(np.stack([t[0] for t in targets])).long()
     values = torch.from_numpy(np.stack([t[1] for t in targets])).long()
-    shown = sum(len(set(t[0].tolist()) - {0}) for t in targets)
-    # States that carry each patch's object's attributes (one-hot): the heads can fit them, so the loss must fall.
     codes = [
         torch.nn.functional.one_hot(values[..., a].clamp(min=0), len(v)) for a, v in enumerate(ATTRIBUTES.values())
     ]
     per_object = torch.cat(codes, dim=-1).float()  # scenes x objects x 18
     index = (owners - 1).clamp(min=0)[..., None].expand(-1, -1, per_object.shape[-1])
-    states = torch.gather(per_object, 1, index) * (owners > 0)[..., None]
-    heads = RegionHeads(states.shape[-1])
-    pooled, labels = heads.regions(states, owners, values)
-    assert pooled.shape == (shown, states.shape[-1]) and labels.shape == (shown, len(ATTRIBUTES))
-    assert (labels >= 0).all()
+    states = torch.cat([torch.gather(per_object, 1, index) * (owners > 0)[..., None], (owners == 0)[..., None]], -1)
+    return owners, values, states
+
+
+def _fit(heads: RegionHeads, owners: torch.Tensor, values: torch.Tensor, states: torch.Tensor) -> None:
+    """Train the heads on the states; the loss must fall to a quarter and every attribute be read right."""
     optimizer = torch.optim.Adam(heads.parameters(), lr=0.05)
     first = heads.loss(states, owners, values).item()
-    for _ in range(100):
+    for _ in range(150):
         optimizer.zero_grad()
         loss = heads.loss(states, owners, values)
         loss.backward()
         optimizer.step()
     assert loss.item() < first / 4
     assert all(score == 1.0 for score in heads.accuracy(states, owners, values).values())
+
+
+def test_region_heads_pool_each_shown_object_once_and_learn_its_attributes():
+    owners, values, states = _one_hot_regions()
+    shown = sum(len(set(row.tolist()) - {0}) for row in owners)
+    heads = RegionHeads(states.shape[-1])
+    pooled, labels = heads.regions(states, owners, values)
+    assert pooled.shape == (shown, states.shape[-1]) and labels.shape == (shown, len(ATTRIBUTES))
+    assert (labels >= 0).all()
+    _fit(heads, owners, values, states)
+
+
+def test_per_patch_region_heads_read_every_patch_under_an_object_and_tell_background():
+    owners, values, states = _one_hot_regions()
+    heads = RegionHeads(states.shape[-1], per_patch=True)
+    read, labels = heads.regions(states, owners, values)
+    owned = owners > 0
+    assert read.shape == (int(owned.sum()), states.shape[-1]) and (labels >= 0).all()
+    # Each patch is labelled with the attributes of the object that owns it.
+    scene, patch = map(int, owned.nonzero()[0])
+    assert labels[0].tolist() == values[scene, owners[scene, patch] - 1].tolist()
+    _fit(heads, owners, values, states)
+    assert (heads.objectness(states).argmax(-1) == owned.long()).all()
 
 
 @pytest.mark.slow

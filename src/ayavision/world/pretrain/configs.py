@@ -44,6 +44,9 @@ class EncoderConfig(Strict):
     tile_views: float = Field(0.5, ge=0, le=1, description="share of multi-tile images seen as one tile")
     max_tiles: int = Field(2, ge=1, description="the tiling the tile views come from (the VLM's max_tiles)")
     dense_weight: float = Field(4.0, ge=0, description="weight of the region loss (pretrain/dense.py); 0: none")
+    dense_target: Literal["object", "patch"] = Field(
+        "object", description="what the region heads read: each object's mean patch state, or each patch under it"
+    )
     seed: int = 0
     threads: int = Field(0, ge=0, description="torch CPU threads (0: leave torch's default)")
 

@@ -6,7 +6,9 @@ patch features poor at saying what is where, which a VLM reading those features 
 docs/world.md) the world's encoder trained on captions alone read shapes at chance from its patches. This is
 the world's small analogue of region captioning: for each object a view shows, the mean of the last layer's
 states over its patches (what the VLM's connector reads) goes through linear heads for each attribute. The heads
-are dropped after pretraining, as SigLIP 2 drops its decoder.
+are dropped after pretraining, as SigLIP 2 drops its decoder. With ``dense_target: patch`` the heads read every
+patch under an object instead of their mean, and one more head tells object patches from background ones, so each
+image token must say on its own what it shows (measured on the demo in docs/demo/README.md: it did not help).
 """
 
 from __future__ import annotations
@@ -35,15 +37,23 @@ def region_targets(scene: Scene, view: View, size: int, patch: int) -> tuple[np.
 
 
 class RegionHeads(nn.Module):
-    """Linear heads per attribute over each shown object's mean patch state."""
+    """Linear heads per attribute over each shown object's states: their mean (``per_patch`` False), or each patch
+    under it, with one more head telling object patches from background ones (``per_patch`` True)."""
 
-    def __init__(self, hidden_size: int) -> None:
+    def __init__(self, hidden_size: int, per_patch: bool = False) -> None:
         super().__init__()
+        self.per_patch = per_patch
         self.heads = nn.ModuleList(nn.Linear(hidden_size, len(v)) for v in ATTRIBUTES.values())
+        self.objectness = nn.Linear(hidden_size, 2) if per_patch else None
 
-    @staticmethod
-    def regions(states: torch.Tensor, owners: torch.Tensor, values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(regions x hidden) mean states of every object a view shows, and (regions x attributes) their values."""
+    def regions(
+        self, states: torch.Tensor, owners: torch.Tensor, values: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(regions x hidden) states the heads read, and (regions x attributes) the values they must tell."""
+        if self.per_patch:
+            owned = owners > 0
+            rows = torch.arange(len(owners), device=owners.device)[:, None].expand_as(owners)
+            return states[owned], values[rows[owned], owners[owned].long() - 1].long()
         onehot = nn.functional.one_hot(owners.long(), MAX_OBJECTS + 1)[..., 1:].to(states.dtype)  # B x P x K
         counts = onehot.sum(1)  # B x K
         pooled = torch.einsum("bpk,bph->bkh", onehot, states) / counts.clamp(min=1)[..., None]
@@ -52,10 +62,13 @@ class RegionHeads(nn.Module):
 
     def loss(self, states: torch.Tensor, owners: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
         pooled, targets = self.regions(states, owners, values)
-        if len(targets) == 0:
-            return states.sum() * 0.0
-        losses = [nn.functional.cross_entropy(head(pooled), targets[:, a]) for a, head in enumerate(self.heads)]
-        return torch.stack(losses).sum()
+        losses = []
+        if len(targets):
+            losses = [nn.functional.cross_entropy(head(pooled), targets[:, a]) for a, head in enumerate(self.heads)]
+        if self.objectness is not None:
+            is_object = (owners > 0).long().flatten()
+            losses.append(nn.functional.cross_entropy(self.objectness(states).flatten(0, 1), is_object))
+        return torch.stack(losses).sum() if losses else states.sum() * 0.0
 
     @torch.no_grad()
     def accuracy(self, states: torch.Tensor, owners: torch.Tensor, values: torch.Tensor) -> dict[str, float]:
