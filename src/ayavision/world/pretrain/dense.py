@@ -51,9 +51,8 @@ class RegionHeads(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """(regions x hidden) states the heads read, and (regions x attributes) the values they must tell."""
         if self.per_patch:
-            owned = owners > 0
-            rows = torch.arange(len(owners), device=owners.device)[:, None].expand_as(owners)
-            return states[owned], values[rows[owned], owners[owned].long() - 1].long()
+            scene, patch = (owners > 0).nonzero(as_tuple=True)
+            return states[scene, patch], values[scene, owners[scene, patch].long() - 1].long()
         onehot = nn.functional.one_hot(owners.long(), MAX_OBJECTS + 1)[..., 1:].to(states.dtype)  # B x P x K
         counts = onehot.sum(1)  # B x K
         pooled = torch.einsum("bpk,bph->bkh", onehot, states) / counts.clamp(min=1)[..., None]
@@ -65,7 +64,7 @@ class RegionHeads(nn.Module):
         losses = []
         if len(targets):
             losses = [nn.functional.cross_entropy(head(pooled), targets[:, a]) for a, head in enumerate(self.heads)]
-        if self.objectness is not None:
+        if self.per_patch:
             is_object = (owners > 0).long().flatten()
             losses.append(nn.functional.cross_entropy(self.objectness(states).flatten(0, 1), is_object))
         return torch.stack(losses).sum() if losses else states.sum() * 0.0

@@ -199,7 +199,8 @@ def pretrain_encoder(
     twins = _pairs(config, "twins", config.eval_size, tok, twins=True, tiles=config.tile_views)
     render_seconds = time.perf_counter() - start
     model = build_siglip(config, len(tok), tok.pad_token_id)
-    dense = RegionHeads(config.hidden_size, config.dense_target == "patch") if config.dense_weight > 0 else None
+    per_patch = config.dense_target == "patch"
+    dense = RegionHeads(config.hidden_size, per_patch=per_patch) if config.dense_weight > 0 else None
     trained = model if dense is None else torch.nn.ModuleDict({"siglip": model, "dense": dense})
     optimizer = make_optimizer(trained, config.lr, config.weight_decay)
     rng = np.random.default_rng(config.seed)
