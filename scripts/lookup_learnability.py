@@ -1,0 +1,71 @@
+"""Print how fast a fresh tiny LM learns the named-object lookup from each kind of image token
+(ayavision.world.pretrain.learnability): held-out accuracy every 50 steps, per variant, and a JSON copy.
+
+.venv/bin/python scripts/lookup_learnability.py [--variants truth:concat,encoder:pooled,...] [--out FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import torch
+from transformers import Cohere2Config, SiglipVisionModel
+from transformers.utils import logging as hf_logging
+
+from ayavision.utils.fs import atomic_write_text
+from ayavision.world.pretrain.learnability import (
+    apply_probe,
+    fit_probe,
+    image_tokens,
+    lookup_questions,
+    patch_features,
+    train_toy,
+)
+from ayavision.world.pretrain.shipped import SHIPPED_PARTS
+
+VARIANTS = "truth:concat,truth:pooled,truth:tied,encoder:concat,encoder:pooled,probe:concat,probe:pooled"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--variants", default=VARIANTS, help="comma-separated TOKENS:concat|pooled|tied")
+    parser.add_argument("--items", type=int, default=12000, help="vqa items drawn for training (seed 5)")
+    parser.add_argument("--held-out", type=int, default=420, help="vqa items drawn for scoring (seed 6)")
+    parser.add_argument("--steps", type=int, default=400)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--encoder", type=Path, default=SHIPPED_PARTS / "encoder")
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    hf_logging.set_verbosity_error()  # loading the vision tower alone from a SiglipModel lists the text tower's keys
+    variants = [v.split(":") for v in args.variants.split(",")]
+    train_q, held_q = lookup_questions(args.items, 5), lookup_questions(args.held_out, 6)
+    print(f"{len(train_q)} training and {len(held_q)} held-out named-object questions", flush=True)
+    encoder = SiglipVisionModel.from_pretrained(args.encoder).eval()
+    llm_config = Cohere2Config.from_pretrained(SHIPPED_PARTS / "text-llm")
+    kinds = {tokens for tokens, _ in variants}
+    if "probe" in kinds:
+        kinds |= {"truth", "encoder"}
+    feats = {k: (patch_features(train_q, k, encoder), patch_features(held_q, k, encoder)) for k in kinds - {"probe"}}
+    if "probe" in kinds:
+        weight = fit_probe(feats["encoder"][0][:3000], feats["truth"][0][:3000])
+        feats["probe"] = tuple([apply_probe(f, weight) for f in part] for part in feats["encoder"])
+    results = {}
+    for tokens, form in variants:
+        train, held = (
+            [(image_tokens(f, form == "pooled"), q) for f, q in zip(part, qs, strict=True)]
+            for part, qs in zip(feats[tokens], (train_q, held_q), strict=True)
+        )
+        r = train_toy(list(train), list(held), llm_config, steps=args.steps, tied=form == "tied")
+        results[f"{tokens}:{form}"] = r.__dict__
+        curve = " ".join(f"{a:.2f}" for a in r.accuracy)
+        kinds_at_end = ", ".join(f"{k[4:]} {v:.2f}" for k, v in r.per_kind[-1].items())
+        print(f"| {tokens} | {form} | {curve} | {kinds_at_end} | {r.seconds:.0f} s |", flush=True)
+    if args.out:
+        atomic_write_text(args.out, json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()
