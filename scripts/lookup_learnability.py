@@ -15,14 +15,7 @@ from transformers import Cohere2Config, SiglipVisionModel
 from transformers.utils import logging as hf_logging
 
 from ayavision.utils.fs import atomic_write_text
-from ayavision.world.pretrain.learnability import (
-    apply_probe,
-    fit_probe,
-    image_tokens,
-    lookup_questions,
-    patch_features,
-    train_toy,
-)
+from ayavision.world.pretrain import learnability as toy
 from ayavision.world.pretrain.shipped import SHIPPED_PARTS
 
 VARIANTS = "truth:concat,truth:pooled,truth:tied,encoder:concat,encoder:pooled,probe:concat,probe:pooled"
@@ -41,24 +34,24 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     hf_logging.set_verbosity_error()  # loading the vision tower alone from a SiglipModel lists the text tower's keys
     variants = [v.split(":") for v in args.variants.split(",")]
-    train_q, held_q = lookup_questions(args.items, 5), lookup_questions(args.held_out, 6)
+    train_q, held_q = toy.lookup_questions(args.items, 5), toy.lookup_questions(args.held_out, 6)
     print(f"{len(train_q)} training and {len(held_q)} held-out named-object questions", flush=True)
     encoder = SiglipVisionModel.from_pretrained(args.encoder).eval()
     llm_config = Cohere2Config.from_pretrained(SHIPPED_PARTS / "text-llm")
     kinds = {tokens for tokens, _ in variants}
     if "probe" in kinds:
         kinds |= {"truth", "encoder"}
-    feats = {k: (patch_features(train_q, k, encoder), patch_features(held_q, k, encoder)) for k in kinds - {"probe"}}
+    feats = {k: tuple(toy.patch_features(qs, k, encoder) for qs in (train_q, held_q)) for k in kinds - {"probe"}}
     if "probe" in kinds:
-        weight = fit_probe(feats["encoder"][0][:3000], feats["truth"][0][:3000])
-        feats["probe"] = tuple([apply_probe(f, weight) for f in part] for part in feats["encoder"])
+        weight = toy.fit_probe(feats["encoder"][0][:3000], feats["truth"][0][:3000])
+        feats["probe"] = tuple([toy.apply_probe(f, weight) for f in part] for part in feats["encoder"])
     results = {}
     for tokens, form in variants:
         train, held = (
-            [(image_tokens(f, form == "pooled"), q) for f, q in zip(part, qs, strict=True)]
+            [(toy.image_tokens(f, form == "pooled"), q) for f, q in zip(part, qs, strict=True)]
             for part, qs in zip(feats[tokens], (train_q, held_q), strict=True)
         )
-        r = train_toy(list(train), list(held), llm_config, steps=args.steps, tied=form == "tied")
+        r = toy.train_toy(list(train), list(held), llm_config, steps=args.steps, tied=form == "tied")
         results[f"{tokens}:{form}"] = r.__dict__
         curve = " ".join(f"{a:.2f}" for a in r.accuracy)
         kinds_at_end = ", ".join(f"{k[4:]} {v:.2f}" for k, v in r.per_kind[-1].items())

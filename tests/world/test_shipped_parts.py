@@ -168,10 +168,10 @@ def test_an_image_token_is_the_two_by_two_block_of_patches_the_pixel_shuffle_joi
     import numpy as np
     import torch
 
-    from ayavision.world.pretrain.probe import _most_and_least_covered, _shuffled
+    from ayavision.world.pretrain.probe import _most_and_least_covered, shuffled_tokens
 
     grid = torch.arange(4 * 4 * 3, dtype=torch.float32).reshape(4, 4, 3)
-    tokens = _shuffled(grid)
+    tokens = shuffled_tokens(grid)
     assert tokens.shape == (2, 2, 12)
     assert set(tokens[0, 1].tolist()) == set(grid[0:2, 2:4].reshape(-1).tolist())
     assert set(tokens[1, 0].tolist()) == set(grid[2:4, 0:2].reshape(-1).tolist())

@@ -31,7 +31,7 @@ from transformers.models.got_ocr2.image_processing_pil_got_ocr2 import get_optim
 from ayavision.world.config import DatasetConfig
 from ayavision.world.dataset import make_item
 from ayavision.world.pretrain.dense import ATTRIBUTES
-from ayavision.world.pretrain.probe import SHUFFLE, _shuffled
+from ayavision.world.pretrain.probe import SHUFFLE, shuffled_tokens
 from ayavision.world.pretrain.views import View, view_objects_per_patch, view_pixels
 from ayavision.world.scene import Scene
 from ayavision.world.tasks import original_answer
@@ -115,7 +115,7 @@ def apply_probe(states: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
 def image_tokens(features: torch.Tensor, pooled: bool) -> torch.Tensor:
     """[views * tokens, 4d] (the pixel shuffle's grouping) or [views * tokens, d] (the 4 patches averaged)."""
     side = int(features.shape[1] ** 0.5)
-    tokens = torch.stack([_shuffled(f.reshape(side, side, -1)) for f in features])
+    tokens = torch.stack([shuffled_tokens(f.reshape(side, side, -1)) for f in features])
     tokens = tokens.reshape(-1, tokens.shape[-1])
     if pooled:
         tokens = tokens.reshape(len(tokens), SHUFFLE * SHUFFLE, -1).mean(1)

@@ -37,7 +37,7 @@ def object_features(encoder, n: int, split: str) -> tuple[dict[str, list[torch.T
         pixels = torch.from_numpy(np.asarray(image, dtype=np.float32) / 127.5 - 1).permute(2, 0, 1)[None]
         hidden = encoder(pixel_values=pixels, output_hidden_states=True).hidden_states
         grids = [states[0].reshape(side, side, -1) for states in hidden]
-        tokens = [_shuffled(grid) for grid in grids]
+        tokens = [shuffled_tokens(grid) for grid in grids]
         cover = _token_cover(scene, encoder.config.image_size, side // SHUFFLE)
         for index, obj in enumerate(scene.objects):
             r, c = row(obj.position), column(obj.position)
@@ -72,7 +72,7 @@ def _most_and_least_covered(cover: np.ndarray) -> tuple[tuple[int, int], tuple[i
     return (int(most[0]), int(most[1])), (int(least[0]), int(least[1]))
 
 
-def _shuffled(grid: torch.Tensor) -> torch.Tensor:
+def shuffled_tokens(grid: torch.Tensor) -> torch.Tensor:
     """Patch states [side, side, d] as the connector's image tokens: each SHUFFLE x SHUFFLE block concatenated.
 
     The grouping of transformers' ``AyaVisionMultiModalProjector.pixel_shuffle``; the order of the concatenated
