@@ -39,12 +39,18 @@ def main() -> None:
     encoder = SiglipVisionModel.from_pretrained(args.encoder).eval()
     llm_config = Cohere2Config.from_pretrained(SHIPPED_PARTS / "text-llm")
     kinds = {tokens for tokens, _ in variants}
-    if "probe" in kinds:
+    derived = kinds & {"probe", "both"}
+    if derived:
         kinds |= {"truth", "encoder"}
-    feats = {k: tuple(toy.patch_features(qs, k, encoder) for qs in (train_q, held_q)) for k in kinds - {"probe"}}
+    feats = {k: tuple(toy.patch_features(qs, k, encoder) for qs in (train_q, held_q)) for k in kinds - derived}
     if "probe" in kinds:
         weight = toy.fit_probe(feats["encoder"][0][:3000], feats["truth"][0][:3000])
         feats["probe"] = tuple([toy.apply_probe(f, weight) for f in part] for part in feats["encoder"])
+    if "both" in kinds:
+        feats["both"] = tuple(
+            [torch.cat([t, e], -1) for t, e in zip(*parts, strict=True)]
+            for parts in zip(feats["truth"], feats["encoder"], strict=True)
+        )
     results = {}
     for tokens, form in variants:
         train, held = (

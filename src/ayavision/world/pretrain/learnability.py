@@ -10,7 +10,9 @@ Token kinds (`TOKENS`), each per 8-px patch:
 - ``truth``: the one-hot shape, colour and size of the object owning the patch, and whether one does (17 numbers,
   from the renderer's masks): what a perfect encoder could say;
 - ``encoder``: the shipped encoder's last hidden state, as `aya_vision` selects it (96 numbers);
-- ``probe``: those states through a least-squares map onto the ``truth`` code, fitted on the training scenes.
+- ``probe``: those states through a least-squares map onto the ``truth`` code, fitted on the training scenes;
+- ``both``: the ``truth`` code and the encoder's state side by side (what an encoder that also hands over a clean code
+  in some of its channels would give).
 
 Patches become tokens as the connector receives them (``concat``: 2 x 2 patches concatenated, the pixel shuffle) or
 averaged (``pooled``); ``tied`` starts the connector's weights equal across the four concatenated patches.
@@ -37,7 +39,7 @@ from ayavision.world.scene import Scene
 from ayavision.world.tasks import original_answer
 
 FRAMES = ("ask_colour", "ask_shape_by_colour", "ask_size", "ask_where", "ask_exists")
-TOKENS = ("truth", "encoder", "probe")
+TOKENS = ("truth", "encoder", "probe", "both")
 TILE, MAX_TILES, PATCH = 96, 2, 8  # recipes/demo.yaml's tiling and the shipped encoder's patch
 CODE = sum(len(v) for v in ATTRIBUTES.values()) + 1  # one-hot attributes and "an object is here"
 
