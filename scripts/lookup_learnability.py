@@ -23,7 +23,7 @@ VARIANTS = "truth:concat,truth:pooled,truth:tied,encoder:concat,encoder:pooled,p
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--variants", default=VARIANTS, help="comma-separated TOKENS:concat|pooled|tied")
+    parser.add_argument("--variants", default=VARIANTS, help="TOKENS:concat|pooled|tied,... (both@S: state times S)")
     parser.add_argument("--items", type=int, default=12000, help="vqa items drawn for training (seed 5)")
     parser.add_argument("--held-out", type=int, default=420, help="vqa items drawn for scoring (seed 6)")
     parser.add_argument("--steps", type=int, default=400)
@@ -38,24 +38,30 @@ def main() -> None:
     print(f"{len(train_q)} training and {len(held_q)} held-out named-object questions", flush=True)
     encoder = SiglipVisionModel.from_pretrained(args.encoder).eval()
     llm_config = Cohere2Config.from_pretrained(SHIPPED_PARTS / "text-llm")
-    kinds = {tokens for tokens, _ in variants}
+    kinds = {tokens.split("@")[0] for tokens, _ in variants}
     derived = kinds & {"probe", "both"}
     if derived:
         kinds |= {"truth", "encoder"}
     feats = {k: tuple(toy.patch_features(qs, k, encoder) for qs in (train_q, held_q)) for k in kinds - derived}
+    if "encoder" in kinds:
+        share = toy.code_share(feats["encoder"][0][:3000], feats["truth"][0][:3000]) if "truth" in feats else None
+        print(f"share of the encoder state's variance its true code explains: {share}", flush=True)
     if "probe" in kinds:
         weight = toy.fit_probe(feats["encoder"][0][:3000], feats["truth"][0][:3000])
         feats["probe"] = tuple([toy.apply_probe(f, weight) for f in part] for part in feats["encoder"])
-    if "both" in kinds:
-        feats["both"] = tuple(
-            [torch.cat([t, e], -1) for t, e in zip(*parts, strict=True)]
-            for parts in zip(feats["truth"], feats["encoder"], strict=True)
-        )
     results = {}
     for tokens, form in variants:
+        if tokens.startswith("both"):
+            scale = float(tokens.split("@")[1]) if "@" in tokens else 1.0
+            parts = tuple(
+                [torch.cat([t, scale * e], -1) for t, e in zip(*pair, strict=True)]
+                for pair in zip(feats["truth"], feats["encoder"], strict=True)
+            )
+        else:
+            parts = feats[tokens]
         train, held = (
             [(toy.image_tokens(f, form == "pooled"), q) for f, q in zip(part, qs, strict=True)]
-            for part, qs in zip(feats[tokens], (train_q, held_q), strict=True)
+            for part, qs in zip(parts, (train_q, held_q), strict=True)
         )
         r = toy.train_toy(list(train), list(held), llm_config, steps=args.steps, tied=form == "tied")
         results[f"{tokens}:{form}"] = r.__dict__

@@ -10,6 +10,7 @@ from ayavision.world.pretrain.learnability import (
     CODE,
     FRAMES,
     apply_probe,
+    code_share,
     fit_probe,
     image_tokens,
     lookup_questions,
@@ -66,6 +67,18 @@ def test_the_probe_recovers_a_linear_code_from_states_that_hold_it():
     assert torch.allclose(apply_probe(states[0], weight), truth[0], atol=0.05)
     shuffled = [s[..., torch.randperm(40)] for s in states]  # states that no longer line up with the codes
     assert not torch.allclose(apply_probe(shuffled[0], weight), truth[0], atol=0.05)
+
+
+def test_code_share_is_the_variance_a_linear_function_of_the_code_explains():
+    truth = [torch.rand(3, 144, CODE).round() for _ in range(4)]
+    mix = torch.randn(CODE, 40)
+    coded = [t @ mix for t in truth]
+    noise = [torch.randn(3, 144, 40) for _ in truth]
+    assert code_share(coded, truth) > 0.99
+    assert code_share(noise, truth) < 0.05
+    spread = [torch.cat([x.reshape(-1, 40) for x in xs]).var(0).sum().sqrt() for xs in (coded, noise)]
+    half = [c / spread[0] + n / spread[1] for c, n in zip(coded, noise, strict=True)]  # as much variance from each
+    assert 0.4 < code_share(half, truth) < 0.6
 
 
 def test_the_toy_learns_a_small_training_set_it_is_scored_on():

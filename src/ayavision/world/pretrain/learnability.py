@@ -110,6 +110,15 @@ def fit_probe(states: list[torch.Tensor], truth: list[torch.Tensor], ridge: floa
     return torch.linalg.solve(x.T @ x + ridge * torch.eye(x.shape[1]), x.T @ y)
 
 
+def code_share(states: list[torch.Tensor], truth: list[torch.Tensor]) -> float:
+    """Share of the patch states' variance that a linear function of their truth code explains (R squared)."""
+    y = torch.cat([s.reshape(-1, s.shape[-1]) for s in states])
+    x = torch.cat([t.reshape(-1, CODE) for t in truth])
+    x = torch.cat([x, torch.ones(len(x), 1)], 1)
+    residual = y - x @ torch.linalg.lstsq(x, y).solution
+    return 1 - residual.var(0).sum().item() / y.var(0).sum().item()
+
+
 def apply_probe(states: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     return torch.cat([states, torch.ones(*states.shape[:-1], 1)], -1) @ weight
 
