@@ -112,9 +112,10 @@ def fit_probe(states: list[torch.Tensor], truth: list[torch.Tensor], ridge: floa
 
 def code_share(states: list[torch.Tensor], truth: list[torch.Tensor]) -> float:
     """Share of the patch states' variance that a linear function of their truth code explains (R squared)."""
-    y = torch.cat([s.reshape(-1, s.shape[-1]) for s in states])
-    x = torch.cat([t.reshape(-1, CODE) for t in truth])
-    x = torch.cat([x, torch.ones(len(x), 1)], 1)
+    # float64: with a million patches and a code whose columns are collinear, float32 least squares goes wrong
+    y = torch.cat([s.reshape(-1, s.shape[-1]) for s in states]).double()
+    x = torch.cat([t.reshape(-1, CODE) for t in truth]).double()
+    x = torch.cat([x, torch.ones(len(x), 1, dtype=x.dtype)], 1)
     residual = y - x @ torch.linalg.lstsq(x, y).solution
     return 1 - residual.var(0).sum().item() / y.var(0).sum().item()
 
