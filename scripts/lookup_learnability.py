@@ -18,6 +18,7 @@ from ayavision.utils.fs import atomic_write_text
 from ayavision.world.pretrain import learnability as toy
 from ayavision.world.pretrain.shipped import SHIPPED_PARTS
 
+FORMS = ("concat", "pooled", "tied")
 VARIANTS = "truth:concat,truth:pooled,truth:tied,encoder:concat,encoder:pooled,probe:concat,probe:pooled"
 
 
@@ -34,6 +35,11 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     hf_logging.set_verbosity_error()  # loading the vision tower alone from a SiglipModel lists the text tower's keys
     variants = [v.split(":") for v in args.variants.split(",")]
+    for variant in variants:
+        if len(variant) != 2 or variant[0].split("@")[0] not in toy.TOKENS or variant[1] not in FORMS:
+            parser.error(
+                f"--variants: {':'.join(variant)!r} is not TOKENS:FORM with TOKENS in {toy.TOKENS}, FORM in {FORMS}"
+            )
     train_q, held_q = toy.lookup_questions(args.items, 5), toy.lookup_questions(args.held_out, 6)
     print(f"{len(train_q)} training and {len(held_q)} held-out named-object questions", flush=True)
     encoder = SiglipVisionModel.from_pretrained(args.encoder).eval()

@@ -32,9 +32,9 @@ from transformers.models.got_ocr2.image_processing_pil_got_ocr2 import get_optim
 
 from ayavision.world.config import DatasetConfig
 from ayavision.world.dataset import make_item
-from ayavision.world.pretrain.dense import ATTRIBUTES
+from ayavision.world.pretrain.dense import ATTRIBUTES, region_targets
 from ayavision.world.pretrain.probe import SHUFFLE, shuffled_tokens
-from ayavision.world.pretrain.views import View, view_objects_per_patch, view_pixels
+from ayavision.world.pretrain.views import View, view_pixels
 from ayavision.world.scene import Scene
 from ayavision.world.tasks import original_answer
 
@@ -73,16 +73,14 @@ def views(scene: Scene) -> list[View]:
 
 
 def truth_codes(scene: Scene, view: View) -> torch.Tensor:
-    """[patches, CODE]: the attributes of the object owning each patch of the view (zeros for the background)."""
-    owner = view_objects_per_patch(scene, view, TILE, PATCH, 0.1)
-    codes = np.zeros((len(owner), CODE), dtype=np.float32)
-    for i, obj in enumerate(scene.objects):
-        here = owner == i + 1
-        offset = 0
-        for name, values in ATTRIBUTES.items():
-            codes[here, offset + values.index(getattr(obj, name))] = 1
-            offset += len(values)
-        codes[here, -1] = 1
+    """[patches, CODE]: the attributes of the object owning each patch of the view (zeros for the background); the
+    owners and attribute ids are the encoder's region targets."""
+    owners, values = region_targets(scene, view, TILE, PATCH)
+    offsets = np.cumsum([0, *(len(v) for v in ATTRIBUTES.values())])[:-1]
+    codes = np.zeros((len(owners), CODE), dtype=np.float32)
+    for i in range(len(scene.objects)):
+        here = np.flatnonzero(owners == i + 1)
+        codes[np.ix_(here, [*(offsets + values[i]), CODE - 1])] = 1
     return torch.from_numpy(codes)
 
 
@@ -98,7 +96,8 @@ def patch_features(questions: list[LookupQuestion], kind: str, encoder: SiglipVi
     """Per question, [views, patches, d] of the given kind (``probe`` is made from ``encoder`` by `fit_probe`)."""
     if kind == "truth":
         return [torch.stack([truth_codes(q.scene, v) for v in views(q.scene)]) for q in questions]
-    assert encoder is not None
+    if kind != "encoder" or encoder is None:
+        raise ValueError(f"patch_features makes 'truth', or 'encoder' given an encoder; not {kind!r}")
     return [encoder_states(encoder, q.scene) for q in questions]
 
 
