@@ -47,6 +47,9 @@ class EncoderConfig(Strict):
     dense_target: Literal["object", "patch"] = Field(
         "object", description="what the region heads read: each object's mean patch state, or each patch under it"
     )
+    code_weight: float = Field(
+        0.0, ge=0, description="weight of the code fit (pretrain/dense.py): states their attributes explain; 0: none"
+    )
     seed: int = 0
     threads: int = Field(0, ge=0, description="torch CPU threads (0: leave torch's default)")
 

@@ -24,10 +24,11 @@ from ayavision.world.pretrain.common import (
     tokenizer_key,
 )
 from ayavision.world.pretrain.configs import EncoderConfig
-from ayavision.world.pretrain.dense import RegionHeads, region_targets
+from ayavision.world.pretrain.dense import CodeFit, RegionHeads, region_targets
 from ayavision.world.pretrain.tokenizer import load_world_tokenizer
 from ayavision.world.pretrain.views import random_view, twin, view_caption, view_pixels
 from ayavision.world.scene import SceneConfig, sample_scene, seeded_rng
+from ayavision.world.vocab import BACKGROUND_COLOURS
 
 
 @dataclass
@@ -41,6 +42,7 @@ class Pairs:
     owners: torch.Tensor  # which object each patch shows, per item (see dense.region_targets)
     values: torch.Tensor  # each object's attribute ids, per item
     tiles: torch.Tensor  # whether each item is a tile (else the thumbnail)
+    backgrounds: torch.Tensor  # each item's background colour id (vocab.BACKGROUND_COLOURS)
 
     @property
     def has_twins(self) -> bool:
@@ -68,8 +70,9 @@ def _pairs(config: EncoderConfig, split: str, n: int, tokenizer, *, twins: bool 
     owners = torch.from_numpy(np.stack([t[0] for t in targets]))
     values = torch.from_numpy(np.stack([t[1] for t in targets]))
     tile = torch.tensor([v.tile is not None for _, v in seen])
+    backgrounds = torch.tensor([BACKGROUND_COLOURS.index(s.background) for s, _ in seen])
     images = images.permute(0, 3, 1, 2).contiguous()
-    return Pairs(images, torch.tensor(ids["input_ids"]), captions, n, owners, values, tile)
+    return Pairs(images, torch.tensor(ids["input_ids"]), captions, n, owners, values, tile, backgrounds)
 
 
 def _batch(rng: np.random.Generator, pool: Pairs, size: int, hard_negatives: float) -> torch.Tensor:
@@ -169,6 +172,15 @@ def dense_accuracy(model, dense: RegionHeads, pairs: Pairs) -> dict[str, dict[st
     }
 
 
+@torch.no_grad()
+def code_unexplained(model, code_fit: CodeFit, pairs: Pairs) -> float:
+    """The code fit's loss on held-out views: the share of their patch states' variance the code leaves unexplained."""
+    model.eval()
+    states = model.vision_model(pixel_values=_pixels(pairs.images), output_hidden_states=True).hidden_states[-1]
+    model.train()
+    return code_fit.loss(states, pairs.owners, pairs.values, pairs.backgrounds).item()
+
+
 def _features(output: Any) -> torch.Tensor:
     return output.pooler_output if hasattr(output, "pooler_output") else output
 
@@ -201,7 +213,9 @@ def pretrain_encoder(
     model = build_siglip(config, len(tok), tok.pad_token_id)
     per_patch = config.dense_target == "patch"
     dense = RegionHeads(config.hidden_size, per_patch=per_patch) if config.dense_weight > 0 else None
-    trained = model if dense is None else torch.nn.ModuleDict({"siglip": model, "dense": dense})
+    code_fit = CodeFit(config.hidden_size) if config.code_weight > 0 else None
+    local = {name: head for name, head in (("dense", dense), ("code_fit", code_fit)) if head is not None}
+    trained = torch.nn.ModuleDict({"siglip": model, **local}) if local else model
     optimizer = make_optimizer(trained, config.lr, config.weight_decay)
     rng = np.random.default_rng(config.seed)
     losses = []
@@ -213,13 +227,17 @@ def pretrain_encoder(
                 input_ids=train.ids[batch],
                 pixel_values=_pixels(train.images[batch]),
                 return_loss=True,
-                output_hidden_states=dense is not None,
+                output_hidden_states=bool(local),
             )
             loss = output.loss
-            if dense is not None:
+            if local:
                 # The last layer's patch states, before the post-layernorm: what the VLM's connector reads.
                 states = output.vision_model_output.hidden_states[-1]
-                loss = loss + config.dense_weight * dense.loss(states, train.owners[batch], train.values[batch])
+                owners, values = train.owners[batch], train.values[batch]
+            if dense is not None:
+                loss = loss + config.dense_weight * dense.loss(states, owners, values)
+            if code_fit is not None:
+                loss = loss + config.code_weight * code_fit.loss(states, owners, values, train.backgrounds[batch])
             optimizer_step(optimizer, loss, trained.parameters())
             losses.append(loss.item())
             advance(note=f"loss {np.mean(losses[-20:]):.3f}")
@@ -228,6 +246,7 @@ def pretrain_encoder(
         **scores,
         "twin_accuracy": twin_accuracy(model, twins),
         **({} if dense is None else {"dense_accuracy": dense_accuracy(model, dense, twins)}),
+        **({} if code_fit is None else {"code_unexplained": code_unexplained(model, code_fit, twins)}),
         "chance_top1": 1 / config.eval_size,
         "chance_top5": min(5, config.eval_size) / config.eval_size,
         "eval_pairs": config.eval_size,

@@ -32,7 +32,7 @@ from transformers.models.got_ocr2.image_processing_pil_got_ocr2 import get_optim
 
 from ayavision.world.config import DatasetConfig
 from ayavision.world.dataset import make_item
-from ayavision.world.pretrain.dense import ATTRIBUTES, region_targets
+from ayavision.world.pretrain.dense import CODE, patch_codes, region_targets
 from ayavision.world.pretrain.probe import SHUFFLE, shuffled_tokens
 from ayavision.world.pretrain.views import View, view_pixels
 from ayavision.world.scene import Scene
@@ -41,7 +41,6 @@ from ayavision.world.tasks import original_answer
 FRAMES = ("ask_colour", "ask_shape_by_colour", "ask_size", "ask_where", "ask_exists")
 TOKENS = ("truth", "encoder", "probe", "both")
 TILE, MAX_TILES, PATCH = 96, 2, 8  # recipes/demo.yaml's tiling and the shipped encoder's patch
-CODE = sum(len(v) for v in ATTRIBUTES.values()) + 1  # one-hot attributes and "an object is here"
 
 
 @dataclass(frozen=True)
@@ -76,12 +75,7 @@ def truth_codes(scene: Scene, view: View) -> torch.Tensor:
     """[patches, CODE]: the attributes of the object owning each patch of the view (zeros for the background); the
     owners and attribute ids are the encoder's region targets."""
     owners, values = region_targets(scene, view, TILE, PATCH)
-    offsets = np.cumsum([0, *(len(v) for v in ATTRIBUTES.values())])[:-1]
-    codes = np.zeros((len(owners), CODE), dtype=np.float32)
-    for i in range(len(scene.objects)):
-        here = np.flatnonzero(owners == i + 1)
-        codes[np.ix_(here, [*(offsets + values[i]), CODE - 1])] = 1
-    return torch.from_numpy(codes)
+    return patch_codes(torch.from_numpy(owners), torch.from_numpy(values))
 
 
 @torch.no_grad()
