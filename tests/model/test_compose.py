@@ -186,3 +186,27 @@ def test_starting_from_an_existing_aya_vision_folder_keeps_every_weight(tiny_mod
         state["model.multi_modal_projector.linear_1.weight"], original["multi_modal_projector.linear_1.weight"]
     )
     assert composed.report.added_tokens == []
+
+
+def test_a_tied_connector_reads_each_pixel_shuffled_patch_alike(tmp_path):
+    llm_dir = save_causal_lm(tmp_path / "cohere2", "cohere2", tie=True)
+    vis_dir = save_siglip(tmp_path / "siglip")
+    spec = _spec(vis_dir, llm_dir)
+    tied = spec.model_copy(update={"connector": ConnectorSpec(intermediate_size=64, tie_shuffled_patches=True)})
+    projector = compose(tied).model.model.multi_modal_projector
+    untied = compose(spec).model.model.multi_modal_projector
+    # Patch states [1, 4, d] on a 2 x 2 grid: one token. Moving a feature to another patch of the same token must
+    # not change what the tied connector makes of it; the independently drawn one sees a different input.
+    d = SMALL_VISION["hidden_size"]
+    feature = torch.randn(d)
+    outputs = {}
+    for name, connector in (("tied", projector), ("untied", untied)):
+        connector.layernorm = torch.nn.Identity()  # the LayerNorm's statistics would differ with the zero slots
+        moved = []
+        for slot in range(4):
+            states = torch.zeros(1, 4, d)
+            states[0, slot] = feature
+            moved.append(connector(states))
+        outputs[name] = moved
+    assert all(torch.allclose(outputs["tied"][0], other, atol=1e-6) for other in outputs["tied"][1:])
+    assert not torch.allclose(outputs["untied"][0], outputs["untied"][1], atol=1e-3)

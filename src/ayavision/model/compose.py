@@ -68,6 +68,8 @@ def compose(spec: ModelSpec) -> Composed:
     torch.manual_seed(spec.seed)
     model = AyaVisionForConditionalGeneration._from_config(config, dtype=DTYPES[spec.dtype])
     model.eval()
+    if spec.connector.tie_shuffled_patches:
+        tie_shuffled_patches(model.model.multi_modal_projector.linear_1, spec.connector.downsample_factor**2)
 
     params = dict(model.named_parameters(remove_duplicate=False))
     filled: set[str] = set()
@@ -101,6 +103,15 @@ def compose(spec: ModelSpec) -> Composed:
         max_tiles=spec.tiling.max_tiles,
     )
     return Composed(model, processor, report)
+
+
+@torch.no_grad()
+def tie_shuffled_patches(linear: nn.Linear, slots: int) -> None:
+    """Give ``linear`` the same weights for each of the ``slots`` patch states a pixel-shuffled token concatenates
+    (contiguous blocks of the encoder's width, in transformers' pixel_shuffle), scaled so that for independent
+    inputs its output keeps the spread the independent draw had."""
+    width = linear.in_features // slots
+    linear.weight.copy_(linear.weight[:, :width].repeat(1, slots) / slots**0.5)
 
 
 def assemble_config(spec: ModelSpec, vision_config, tokenizer: PreTrainedTokenizerBase | None) -> AyaVisionConfig:

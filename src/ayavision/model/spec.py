@@ -50,6 +50,12 @@ class ConnectorSpec(Strict):
     # Width of the first linear layer; SwiGLU halves it. The released 8B uses 28672.
     intermediate_size: int | None = Field(None, ge=2)
     layer_norm_eps: float = 1e-6
+    # A pixel-shuffled token concatenates downsample_factor**2 neighbouring patch states; drawn independently, the
+    # first linear layer starts reading each slot differently. Tied, it starts as one map applied to their sum,
+    # and a feature means the same in any slot (measured with the lookup toy: docs/demo/README.md).
+    tie_shuffled_patches: bool = Field(
+        False, description="start linear_1 with the same weights for every patch a pixel-shuffled token concatenates"
+    )
 
     @model_validator(mode="after")
     def _even(self) -> ConnectorSpec:
