@@ -31,6 +31,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--encoder", type=Path, default=SHIPPED_PARTS / "encoder")
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--shares-only", action="store_true", help="print the encoder's code shares, train nothing")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     hf_logging.set_verbosity_error()  # loading the vision tower alone from a SiglipModel lists the text tower's keys
@@ -45,17 +46,26 @@ def main() -> None:
     encoder = SiglipVisionModel.from_pretrained(args.encoder).eval()
     llm_config = Cohere2Config.from_pretrained(SHIPPED_PARTS / "text-llm")
     kinds = {tokens.split("@")[0] for tokens, _ in variants}
+    if args.shares_only:
+        kinds = {"encoder"}
     derived = kinds & {"probe", "both"}
-    if derived:
+    if "encoder" in kinds or derived:
         kinds |= {"truth", "encoder"}
     feats = {k: tuple(toy.patch_features(qs, k, encoder) for qs in (train_q, held_q)) for k in kinds - derived}
+    results = {}
     if "encoder" in kinds:
-        share = toy.code_share(feats["encoder"][0][:3000], feats["truth"][0][:3000]) if "truth" in feats else None
-        print(f"share of the encoder state's variance its true code explains: {share}", flush=True)
+        shares = toy.code_share_by_attribute(feats["encoder"][0][:3000], feats["truth"][0][:3000])
+        results["code_share"] = shares
+        print(
+            "share of the encoder state's variance its true code explains: "
+            + ", ".join(f"{name} {share:.3f}" for name, share in shares.items()),
+            flush=True,
+        )
+    if args.shares_only:
+        variants = []
     if "probe" in kinds:
         weight = toy.fit_probe(feats["encoder"][0][:3000], feats["truth"][0][:3000])
         feats["probe"] = tuple([toy.apply_probe(f, weight) for f in part] for part in feats["encoder"])
-    results = {}
     for tokens, form in variants:
         if tokens.startswith("both"):
             scale = float(tokens.split("@")[1]) if "@" in tokens else 1.0

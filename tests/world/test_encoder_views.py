@@ -163,10 +163,10 @@ def test_patch_codes_are_each_owners_one_hot_attributes_and_objectness():
     assert torch.equal(codes[..., -1], (owners > 0).float())
 
 
-def _fit_code(states: torch.Tensor, owners: torch.Tensor, values: torch.Tensor) -> float:
-    """The unexplained share the code fit reaches on these states (the same 8 scenes, every background 0)."""
+def _fit_code(states: torch.Tensor, owners: torch.Tensor, values: torch.Tensor, balanced: bool = False) -> float:
+    """The loss the code fit reaches on these states (the same 8 scenes, every background 0)."""
     torch.manual_seed(0)
-    fit = CodeFit(states.shape[-1])
+    fit = CodeFit(states.shape[-1], balanced=balanced)
     backgrounds = torch.zeros(len(owners), dtype=torch.long)
     optimizer = torch.optim.Adam(fit.parameters(), lr=0.05)
     for _ in range(300):
@@ -186,6 +186,18 @@ def test_the_code_fit_explains_states_made_from_the_code_and_not_unrelated_ones(
     # The same states with their patches shuffled across the scenes: the code no longer says what they are.
     shuffled = made.reshape(-1, 32)[torch.randperm(owners.numel(), generator=generator)].reshape(made.shape)
     assert _fit_code(shuffled, owners, values) > 0.6
+
+
+def test_the_balanced_code_fit_asks_every_attribute_for_an_equal_share_of_the_state():
+    owners, values, _ = _one_hot_regions()
+    code = patch_codes(owners, values)
+    generator = torch.Generator().manual_seed(2)
+    directions = torch.nn.functional.normalize(torch.randn(code.shape[-1], 64, generator=generator), dim=-1)
+    even = code @ directions
+    loud = code @ (directions * torch.tensor([8.0] * len(ATTRIBUTES["shape"]) + [1.0] * (code.shape[-1] - 6))[:, None])
+    # A free map explains both alike; the balanced one finds the state whose shape drowns the rest much further off.
+    assert _fit_code(even, owners, values) < 0.02 and _fit_code(loud, owners, values) < 0.02
+    assert _fit_code(loud, owners, values, balanced=True) > 1.3 * _fit_code(even, owners, values, balanced=True)
 
 
 @pytest.mark.slow

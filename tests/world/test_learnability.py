@@ -11,6 +11,7 @@ from ayavision.world.pretrain.learnability import (
     FRAMES,
     apply_probe,
     code_share,
+    code_share_by_attribute,
     fit_probe,
     image_tokens,
     lookup_questions,
@@ -79,6 +80,11 @@ def test_code_share_is_the_variance_a_linear_function_of_the_code_explains():
     spread = [torch.cat([x.reshape(-1, 40) for x in xs]).var(0).sum().sqrt() for xs in (coded, noise)]
     half = [c / spread[0] + n / spread[1] for c, n in zip(coded, noise, strict=True)]  # as much variance from each
     assert 0.4 < code_share(half, truth) < 0.6
+    # States that vary with the shape alone: the whole code explains them, the shape's columns are what it takes.
+    by_shape = [t[..., : len(ATTRIBUTES["shape"])] @ mix[: len(ATTRIBUTES["shape"])] for t in truth]
+    shares = code_share_by_attribute(by_shape, truth)
+    assert shares["code"] > 0.99 and shares["shape"] > 0.9
+    assert shares["colour"] < 0.01 and shares["size"] < 0.01
 
 
 def test_the_toy_learns_a_small_training_set_it_is_scored_on():

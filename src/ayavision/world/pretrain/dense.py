@@ -98,10 +98,16 @@ def patch_codes(owners: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
 
 class CodeFit(nn.Module):
     """An affine map from each patch's code and its view's background to its state; `loss` is the share of the
-    states' variance it leaves unexplained (1 - R squared), so the encoder learns states the code explains."""
+    states' variance it leaves unexplained (1 - R squared), so the encoder learns states the code explains.
 
-    def __init__(self, hidden_size: int) -> None:
+    ``balanced`` False (``code_fit: share``) leaves the map free: measured (docs/demo/README.md), the encoder then
+    meets the loss by varying almost only with the background, which the map explains for free. ``balanced`` True
+    (``code_fit: balanced``) scales the states to unit variance and gives every column of the map the same length,
+    so each active part of the code (shape, colour, size, background) must be an equal share of the state."""
+
+    def __init__(self, hidden_size: int, balanced: bool = False) -> None:
         super().__init__()
+        self.balanced = balanced
         self.fit = nn.Linear(CODE + len(BACKGROUND_COLOURS), hidden_size)
 
     def loss(
@@ -109,5 +115,11 @@ class CodeFit(nn.Module):
     ) -> torch.Tensor:
         background = nn.functional.one_hot(backgrounds.long(), len(BACKGROUND_COLOURS)).to(states.dtype)
         code = torch.cat([patch_codes(owners, values), background[:, None].expand(-1, owners.shape[1], -1)], -1)
-        unexplained = (states - self.fit(code)).pow(2).mean()
-        return unexplained / (states - states.mean((0, 1))).pow(2).mean()
+        centred = states - states.mean((0, 1))
+        total = centred.pow(2).mean()
+        if not self.balanced:
+            return (states - self.fit(code)).pow(2).mean() / total
+        # An object patch has four active parts: columns of length 1/2 make them the state's unit spread together.
+        unit = centred / (total * states.shape[-1]).sqrt()
+        weight = 0.5 * self.fit.weight / self.fit.weight.norm(dim=0, keepdim=True)
+        return (unit - nn.functional.linear(code, weight, self.fit.bias)).pow(2).sum(-1).mean()

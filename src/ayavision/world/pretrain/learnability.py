@@ -32,7 +32,7 @@ from transformers.models.got_ocr2.image_processing_pil_got_ocr2 import get_optim
 
 from ayavision.world.config import DatasetConfig
 from ayavision.world.dataset import make_item
-from ayavision.world.pretrain.dense import CODE, patch_codes, region_targets
+from ayavision.world.pretrain.dense import ATTRIBUTES, CODE, patch_codes, region_targets
 from ayavision.world.pretrain.probe import SHUFFLE, shuffled_tokens
 from ayavision.world.pretrain.views import View, view_pixels
 from ayavision.world.scene import Scene
@@ -103,14 +103,28 @@ def fit_probe(states: list[torch.Tensor], truth: list[torch.Tensor], ridge: floa
     return torch.linalg.solve(x.T @ x + ridge * torch.eye(x.shape[1]), x.T @ y)
 
 
-def code_share(states: list[torch.Tensor], truth: list[torch.Tensor]) -> float:
-    """Share of the patch states' variance that a linear function of their truth code explains (R squared)."""
+def code_share(states: list[torch.Tensor], truth: list[torch.Tensor], columns: list[int] | None = None) -> float:
+    """Share of the patch states' variance that a linear function of their truth code (or of these ``columns`` of
+    it) explains (R squared)."""
     # float64: with a million patches and a code whose columns are collinear, float32 least squares goes wrong
     y = torch.cat([s.reshape(-1, s.shape[-1]) for s in states]).double()
-    x = torch.cat([t.reshape(-1, CODE) for t in truth]).double()
+    x = torch.cat([t.reshape(-1, CODE) for t in truth]).double()[:, columns if columns is not None else slice(None)]
     x = torch.cat([x, torch.ones(len(x), 1, dtype=x.dtype)], 1)
     residual = y - x @ torch.linalg.lstsq(x, y).solution
     return 1 - residual.var(0).sum().item() / y.var(0).sum().item()
+
+
+def code_share_by_attribute(states: list[torch.Tensor], truth: list[torch.Tensor]) -> dict[str, float]:
+    """`code_share` of the whole code, and per attribute the share only it explains (what dropping its columns
+    loses): a state can be explained by its code and still vary almost only with one part of it."""
+    whole = code_share(states, truth)
+    shares = {"code": whole}
+    start = 0
+    for name, options in ATTRIBUTES.items():
+        others = [c for c in range(CODE) if not start <= c < start + len(options)]
+        shares[name] = whole - code_share(states, truth, others)
+        start += len(options)
+    return shares
 
 
 def apply_probe(states: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
