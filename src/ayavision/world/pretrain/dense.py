@@ -103,7 +103,8 @@ class CodeFit(nn.Module):
     ``balanced`` False (``code_fit: share``) leaves the map free: measured (docs/demo/README.md), the encoder then
     meets the loss by varying almost only with the background, which the map explains for free. ``balanced`` True
     (``code_fit: balanced``) scales the states to unit variance and gives every column of the map the same length,
-    so each active part of the code (shape, colour, size, background) must be an equal share of the state."""
+    meant to make each active part of the code an equal share of the state; measured, the columns of shape, colour
+    and size then point where "an object is here" points, and the attributes explain almost nothing either."""
 
     def __init__(self, hidden_size: int, balanced: bool = False) -> None:
         super().__init__()
