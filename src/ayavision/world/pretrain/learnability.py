@@ -103,27 +103,35 @@ def fit_probe(states: list[torch.Tensor], truth: list[torch.Tensor], ridge: floa
     return torch.linalg.solve(x.T @ x + ridge * torch.eye(x.shape[1]), x.T @ y)
 
 
-def code_share(states: list[torch.Tensor], truth: list[torch.Tensor], columns: list[int] | None = None) -> float:
-    """Share of the patch states' variance that a linear function of their truth code (or of these ``columns`` of
-    it) explains (R squared)."""
-    # float64 and an SVD solver: the code's columns are collinear (each attribute's one-hots sum to "an object is
-    # here"), and on half a million patches float32, or the default rank-revealing QR, gave wrong fits
+def _stacked(states: list[torch.Tensor], truth: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """All patch states and their truth codes as two float64 matrices (float32 least squares goes wrong here)."""
     y = torch.cat([s.reshape(-1, s.shape[-1]) for s in states]).double()
-    x = torch.cat([t.reshape(-1, CODE) for t in truth]).double()[:, columns if columns is not None else slice(None)]
+    return y, torch.cat([t.reshape(-1, CODE) for t in truth]).double()
+
+
+def _r_squared(y: torch.Tensor, x: torch.Tensor) -> float:
     x = torch.cat([x, torch.ones(len(x), 1, dtype=x.dtype)], 1)
+    # An SVD solver: the code's columns are collinear (each attribute's one-hots sum to "an object is here"), and on
+    # half a million patches the default rank-revealing QR gave wrong fits.
     residual = y - x @ torch.linalg.lstsq(x, y, driver="gelsd").solution
     return 1 - residual.var(0).sum().item() / y.var(0).sum().item()
+
+
+def code_share(states: list[torch.Tensor], truth: list[torch.Tensor]) -> float:
+    """Share of the patch states' variance that a linear function of their truth code explains (R squared)."""
+    return _r_squared(*_stacked(states, truth))
 
 
 def code_share_by_attribute(states: list[torch.Tensor], truth: list[torch.Tensor]) -> dict[str, float]:
     """`code_share` of the whole code, and per attribute the share only it explains (what dropping its columns
     loses): a state can be explained by its code and still vary almost only with one part of it."""
-    whole = code_share(states, truth)
+    y, x = _stacked(states, truth)
+    whole = _r_squared(y, x)
     shares = {"code": whole}
     start = 0
     for name, options in ATTRIBUTES.items():
         others = [c for c in range(CODE) if not start <= c < start + len(options)]
-        shares[name] = whole - code_share(states, truth, others)
+        shares[name] = whole - _r_squared(y, x[:, others])
         start += len(options)
     return shares
 
