@@ -163,10 +163,10 @@ def test_patch_codes_are_each_owners_one_hot_attributes_and_objectness():
     assert torch.equal(codes[..., -1], (owners > 0).float())
 
 
-def _fit_code(states: torch.Tensor, owners: torch.Tensor, values: torch.Tensor, balanced: bool = False) -> float:
+def _fit_code(states: torch.Tensor, owners: torch.Tensor, values: torch.Tensor, form: str = "share") -> float:
     """The loss the code fit reaches on these states (the same 8 scenes, every background 0)."""
     torch.manual_seed(0)
-    fit = CodeFit(states.shape[-1], balanced=balanced)
+    fit = CodeFit(states.shape[-1], form)
     backgrounds = torch.zeros(len(owners), dtype=torch.long)
     optimizer = torch.optim.Adam(fit.parameters(), lr=0.05)
     for _ in range(300):
@@ -197,7 +197,25 @@ def test_the_balanced_code_fit_asks_every_attribute_for_an_equal_share_of_the_st
     loud = code @ (directions * torch.tensor([8.0] * len(ATTRIBUTES["shape"]) + [1.0] * (code.shape[-1] - 6))[:, None])
     # A free map explains both alike; the balanced one finds the state whose shape drowns the rest much further off.
     assert _fit_code(even, owners, values) < 0.02 and _fit_code(loud, owners, values) < 0.02
-    assert _fit_code(loud, owners, values, balanced=True) > 1.3 * _fit_code(even, owners, values, balanced=True)
+    assert _fit_code(loud, owners, values, "balanced") > 1.3 * _fit_code(even, owners, values, "balanced")
+
+
+def test_the_fixed_code_fit_is_met_only_by_states_that_hold_every_attribute_in_its_own_direction():
+    owners, values, _ = _one_hot_regions()
+    code = patch_codes(owners, values)
+    full = torch.cat([code, torch.ones(*owners.shape, 1), torch.zeros(*owners.shape, 2)], -1)  # + background 0
+    directions = CodeFit(64, "fixed").directions
+    generator = torch.Generator().manual_seed(3)
+    noise = 0.02 * torch.randn(*owners.shape, 64, generator=generator)
+    assert _fit_code(3.0 * full @ directions + 1.0 + noise, owners, values, "fixed") < 0.02
+    # A state that says only "an object is here" and one that holds the code along other directions: both far off,
+    # though a free map explains the second as well as the first.
+    objectness = full.clone()
+    objectness[..., : code.shape[-1] - 1] = 0
+    assert _fit_code(3.0 * objectness @ directions + noise, owners, values, "fixed") > 0.5
+    mixed = 3.0 * full @ torch.linalg.qr(torch.randn(64, full.shape[-1], generator=generator))[0].T + noise
+    assert _fit_code(mixed, owners, values) < 0.02
+    assert _fit_code(mixed, owners, values, "fixed") > 0.5
 
 
 @pytest.mark.slow

@@ -50,8 +50,10 @@ class EncoderConfig(Strict):
     code_weight: float = Field(
         0.0, ge=0, description="weight of the code fit (pretrain/dense.py): states their attributes explain; 0: none"
     )
-    code_fit: Literal["share", "balanced"] = Field(
-        "share", description="the code fit's form (pretrain/dense.py, CodeFit): a free map, or one part per share"
+    code_fit: Literal["share", "balanced", "fixed"] = Field(
+        "share",
+        description="the code fit's form (pretrain/dense.py, CodeFit): a free map, one part per share, or fixed "
+        "directions",
     )
     seed: int = 0
     threads: int = Field(0, ge=0, description="torch CPU threads (0: leave torch's default)")

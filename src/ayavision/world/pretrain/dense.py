@@ -97,19 +97,33 @@ def patch_codes(owners: torch.Tensor, values: torch.Tensor) -> torch.Tensor:
 
 
 class CodeFit(nn.Module):
-    """An affine map from each patch's code and its view's background to its state; `loss` is the share of the
-    states' variance it leaves unexplained (1 - R squared), so the encoder learns states the code explains.
+    """A map from each patch's code and its view's background to its state; `loss` is the share of the states'
+    variance it leaves unexplained (1 - R squared), so the encoder learns states the code explains.
 
-    ``balanced`` False (``code_fit: share``) leaves the map free: measured (docs/demo/README.md), the encoder then
-    meets the loss by varying almost only with the background, which the map explains for free. ``balanced`` True
-    (``code_fit: balanced``) scales the states to unit variance and gives every column of the map the same length,
-    meant to make each active part of the code an equal share of the state; measured, the columns of shape, colour
-    and size then point where "an object is here" points, and the attributes explain almost nothing either."""
+    ``form`` says what the map may be:
+    - ``share``: a free affine map. Measured (docs/demo/README.md), the encoder then meets the loss by varying almost
+      only with the background, which the map explains for free.
+    - ``balanced``: the states scaled to unit variance and every column of the map the same length, meant to make
+      each active part of the code an equal share of the state; measured, the columns of shape, colour and size then
+      point where "an object is here" points, and the attributes explain almost nothing either.
+    - ``fixed``: the map is not learned: every part of the code (each shape, colour, size, "an object is here" and
+      each background) has its own fixed random direction, orthogonal to the others, and only one common scale and
+      an offset are learned. The state can then only meet the loss by holding every attribute, each at the same size:
+      a background-only state leaves the attributes' directions unexplained.
+    """
 
-    def __init__(self, hidden_size: int, balanced: bool = False) -> None:
+    def __init__(self, hidden_size: int, form: str = "share", seed: int = 0) -> None:
         super().__init__()
-        self.balanced = balanced
-        self.fit = nn.Linear(CODE + len(BACKGROUND_COLOURS), hidden_size)
+        self.form = form
+        width = CODE + len(BACKGROUND_COLOURS)
+        self.fit = nn.Linear(width, hidden_size)
+        if form == "fixed":
+            if hidden_size < width:
+                raise ValueError(f"the fixed code fit needs hidden_size >= {width} orthogonal directions")
+            generator = torch.Generator().manual_seed(seed)
+            directions, _ = torch.linalg.qr(torch.randn(hidden_size, width, generator=generator))
+            self.register_buffer("directions", directions.T.contiguous())  # width x hidden, orthonormal rows
+            self.scale = nn.Parameter(torch.ones(()))
 
     def loss(
         self, states: torch.Tensor, owners: torch.Tensor, values: torch.Tensor, backgrounds: torch.Tensor
@@ -118,8 +132,10 @@ class CodeFit(nn.Module):
         code = torch.cat([patch_codes(owners, values), background[:, None].expand(-1, owners.shape[1], -1)], -1)
         centred = states - states.mean((0, 1))
         total = centred.pow(2).mean()
-        if not self.balanced:
+        if self.form == "share":
             return (states - self.fit(code)).pow(2).mean() / total
+        if self.form == "fixed":
+            return (states - self.scale * code @ self.directions - self.fit.bias).pow(2).mean() / total
         # An object patch has four active parts: columns of length 1/2 make them the state's unit spread together.
         unit = centred / (total * states.shape[-1]).sqrt()
         weight = 0.5 * self.fit.weight / self.fit.weight.norm(dim=0, keepdim=True)
