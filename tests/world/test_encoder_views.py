@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from ayavision.world.pretrain.dense import ATTRIBUTES, CodeFit, RegionHeads, patch_codes, region_targets
+from ayavision.world.pretrain.dense import ATTRIBUTES, CODE, CodeFit, RegionHeads, patch_codes, region_targets
 from ayavision.world.pretrain.views import (
     View,
     random_view,
@@ -20,7 +20,7 @@ from ayavision.world.pretrain.views import (
 )
 from ayavision.world.render import object_box
 from ayavision.world.scene import SceneConfig, sample_scene, seeded_rng
-from ayavision.world.vocab import RGB
+from ayavision.world.vocab import BACKGROUND_COLOURS, RGB
 
 SCENES = [sample_scene(seeded_rng(5, "views", i), f"v{i}", SceneConfig()) for i in range(60)]
 
@@ -216,6 +216,14 @@ def test_the_fixed_code_fit_is_met_only_by_states_that_hold_every_attribute_in_i
     mixed = 3.0 * full @ torch.linalg.qr(torch.randn(64, full.shape[-1], generator=generator))[0].T + noise
     assert _fit_code(mixed, owners, values) < 0.02
     assert _fit_code(mixed, owners, values, "fixed") > 0.5
+
+
+def test_the_fixed_code_fit_can_make_the_background_a_small_part_of_the_state():
+    directions = CodeFit(64, "fixed", background=0.2).directions
+    gram = directions @ directions.T
+    assert torch.allclose(gram, torch.diag(torch.diag(gram)), atol=1e-5)  # still orthogonal
+    assert torch.allclose(gram.diag()[:CODE], torch.ones(CODE), atol=1e-5)
+    assert torch.allclose(gram.diag()[CODE:], torch.full((len(BACKGROUND_COLOURS),), 0.04), atol=1e-5)
 
 
 @pytest.mark.slow

@@ -55,6 +55,9 @@ class EncoderConfig(Strict):
         description="the code fit's form (pretrain/dense.py, CodeFit): a free map, one part per share, or fixed "
         "directions",
     )
+    code_background: float = Field(
+        1.0, ge=0, description="length of the background's directions in the fixed code fit (the objects' parts: 1)"
+    )
     seed: int = 0
     threads: int = Field(0, ge=0, description="torch CPU threads (0: leave torch's default)")
 

@@ -109,10 +109,12 @@ class CodeFit(nn.Module):
     - ``fixed``: the map is not learned: every part of the code (each shape, colour, size, "an object is here" and
       each background) has its own fixed random direction, orthogonal to the others, and only one common scale and
       an offset are learned. The state can then only meet the loss by holding every attribute, each at the same size:
-      a background-only state leaves the attributes' directions unexplained.
+      a background-only state leaves the attributes' directions unexplained. ``background`` sets the length of the
+      background's directions (the objects' parts have length 1): in every patch at full length, the background
+      holds most of the states' variance.
     """
 
-    def __init__(self, hidden_size: int, form: str = "share", seed: int = 0) -> None:
+    def __init__(self, hidden_size: int, form: str = "share", seed: int = 0, background: float = 1.0) -> None:
         super().__init__()
         self.form = form
         width = CODE + len(BACKGROUND_COLOURS)
@@ -122,7 +124,9 @@ class CodeFit(nn.Module):
                 raise ValueError(f"the fixed code fit needs hidden_size >= {width} orthogonal directions")
             generator = torch.Generator().manual_seed(seed)
             directions, _ = torch.linalg.qr(torch.randn(hidden_size, width, generator=generator))
-            self.register_buffer("directions", directions.T.contiguous())  # width x hidden, orthonormal rows
+            lengths = torch.ones(width)
+            lengths[CODE:] = background  # the background's directions may be shorter than the objects' parts
+            self.register_buffer("directions", directions.T * lengths[:, None])  # width x hidden, orthogonal rows
             self.scale = nn.Parameter(torch.ones(()))
 
     def loss(
