@@ -16,6 +16,7 @@ from transformers.utils import logging as hf_logging
 
 from ayavision.utils.fs import atomic_write_text
 from ayavision.world.pretrain import learnability as toy
+from ayavision.world.pretrain.dense import CODE, CodeFit
 from ayavision.world.pretrain.shipped import SHIPPED_PARTS
 
 FORMS = ("concat", "pooled", "tied")
@@ -32,6 +33,12 @@ def main() -> None:
     parser.add_argument("--encoder", type=Path, default=SHIPPED_PARTS / "encoder")
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--shares-only", action="store_true", help="print the encoder's code shares, train nothing")
+    parser.add_argument(
+        "--background-length",
+        type=float,
+        default=None,
+        help="for an encoder built with code_fit: fixed, scale its states along the fit's background directions",
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     hf_logging.set_verbosity_error()  # loading the vision tower alone from a SiglipModel lists the text tower's keys
@@ -52,6 +59,14 @@ def main() -> None:
     if "encoder" in kinds or derived:
         kinds |= {"truth", "encoder"}
     feats = {k: tuple(toy.patch_features(qs, k, encoder) for qs in (train_q, held_q)) for k in kinds - derived}
+    if args.background_length is not None:
+        built = json.loads((args.encoder / "world.json").read_text(encoding="utf-8"))["config"]
+        if built.get("code_fit") != "fixed" or not built.get("code_weight"):
+            parser.error(f"--background-length: {args.encoder} was not built with code_fit: fixed")
+        background = CodeFit(built["hidden_size"], "fixed", built["seed"]).directions[CODE:]
+        feats["encoder"] = tuple(
+            [toy.shrink_directions(f, background, args.background_length) for f in part] for part in feats["encoder"]
+        )
     results = {}
     if "encoder" in kinds:
         shares = toy.code_share_by_attribute(feats["encoder"][0][:3000], feats["truth"][0][:3000])

@@ -16,6 +16,7 @@ from ayavision.world.pretrain.learnability import (
     image_tokens,
     lookup_questions,
     patch_features,
+    shrink_directions,
     train_toy,
     truth_codes,
     views,
@@ -85,6 +86,14 @@ def test_code_share_is_the_variance_a_linear_function_of_the_code_explains():
     shares = code_share_by_attribute(by_shape, truth)
     assert shares["code"] > 0.99 and shares["shape"] > 0.9
     assert shares["colour"] < 0.01 and shares["size"] < 0.01
+
+
+def test_shrinking_directions_scales_only_the_states_part_along_them():
+    directions = 0.3 * torch.linalg.qr(torch.randn(8, 3))[0].T  # 3 orthogonal rows, not of unit length
+    inside, outside = torch.randn(5, 3) @ directions, torch.randn(5, 8)
+    outside = outside - outside @ directions.T @ directions / 0.09  # nothing along the rows
+    assert torch.allclose(shrink_directions(inside + outside, directions, 0.0), outside, atol=1e-5)
+    assert torch.allclose(shrink_directions(inside + outside, directions, 0.2), 0.2 * inside + outside, atol=1e-5)
 
 
 def test_the_toy_learns_a_small_training_set_it_is_scored_on():

@@ -136,6 +136,13 @@ def code_share_by_attribute(states: list[torch.Tensor], truth: list[torch.Tensor
     return shares
 
 
+def shrink_directions(states: torch.Tensor, directions: torch.Tensor, length: float) -> torch.Tensor:
+    """``states`` with their component along the orthogonal rows of ``directions`` scaled by ``length`` (0 removes
+    it): e.g. the background's directions of a fixed code fit (`dense.CodeFit`), to see what it hides."""
+    unit = directions / directions.norm(dim=-1, keepdim=True)
+    return states - (1 - length) * (states @ unit.T) @ unit
+
+
 def apply_probe(states: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     return torch.cat([states, torch.ones(*states.shape[:-1], 1)], -1) @ weight
 
