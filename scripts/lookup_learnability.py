@@ -15,6 +15,7 @@ from transformers import Cohere2Config, SiglipVisionModel
 from transformers.utils import logging as hf_logging
 
 from ayavision.utils.fs import atomic_write_text
+from ayavision.world.cache import MARKER
 from ayavision.world.pretrain import learnability as toy
 from ayavision.world.pretrain.dense import CODE, CodeFit
 from ayavision.world.pretrain.shipped import SHIPPED_PARTS
@@ -60,7 +61,7 @@ def main() -> None:
         kinds |= {"truth", "encoder"}
     feats = {k: tuple(toy.patch_features(qs, k, encoder) for qs in (train_q, held_q)) for k in kinds - derived}
     if args.background_length is not None:
-        built = json.loads((args.encoder / "world.json").read_text(encoding="utf-8"))["config"]
+        built = json.loads((args.encoder / MARKER).read_text(encoding="utf-8"))["config"]
         if built.get("code_fit") != "fixed" or not built.get("code_weight"):
             parser.error(f"--background-length: {args.encoder} was not built with code_fit: fixed")
         background = CodeFit(built["hidden_size"], "fixed", built["seed"]).directions[CODE:]
