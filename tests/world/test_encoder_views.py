@@ -8,7 +8,16 @@ import numpy as np
 import pytest
 import torch
 
-from ayavision.world.pretrain.dense import ATTRIBUTES, CODE, CodeFit, RegionHeads, patch_codes, region_targets
+from ayavision.world.pretrain.dense import (
+    ATTRIBUTES,
+    CODE,
+    CodeFit,
+    RegionHeads,
+    block_mean,
+    patch_codes,
+    region_targets,
+)
+from ayavision.world.pretrain.probe import shuffled_tokens
 from ayavision.world.pretrain.views import (
     View,
     random_view,
@@ -163,10 +172,12 @@ def test_patch_codes_are_each_owners_one_hot_attributes_and_objectness():
     assert torch.equal(codes[..., -1], (owners > 0).float())
 
 
-def _fit_code(states: torch.Tensor, owners: torch.Tensor, values: torch.Tensor, form: str = "share") -> float:
+def _fit_code(
+    states: torch.Tensor, owners: torch.Tensor, values: torch.Tensor, form: str = "share", **options: str
+) -> float:
     """The loss the code fit reaches on these states (the same 8 scenes, every background 0)."""
     torch.manual_seed(0)
-    fit = CodeFit(states.shape[-1], form)
+    fit = CodeFit(states.shape[-1], form, **options)
     backgrounds = torch.zeros(len(owners), dtype=torch.long)
     optimizer = torch.optim.Adam(fit.parameters(), lr=0.05)
     for _ in range(300):
@@ -224,6 +235,38 @@ def test_the_fixed_code_fit_can_make_the_background_a_small_part_of_the_state():
     assert torch.allclose(gram, torch.diag(torch.diag(gram)), atol=1e-5)  # still orthogonal
     assert torch.allclose(gram.diag()[:CODE], torch.ones(CODE), atol=1e-5)
     assert torch.allclose(gram.diag()[CODE:], torch.full((len(BACKGROUND_COLOURS),), 0.04), atol=1e-5)
+
+
+def test_block_mean_gives_the_four_patches_of_one_image_token_the_same_state():
+    patches = torch.randn(2, 64, 5, generator=torch.Generator().manual_seed(4))
+    blocked = block_mean(patches)
+    slots = torch.stack([shuffled_tokens(view.reshape(8, 8, 5)).reshape(16, 4, 5) for view in blocked])
+    assert torch.allclose(slots, slots[:, :, :1].expand_as(slots))  # one state in every slot of a token
+    original = torch.stack([shuffled_tokens(view.reshape(8, 8, 5)).reshape(16, 4, 5) for view in patches])
+    assert torch.allclose(slots[:, :, 0], original.mean(2), atol=1e-6)
+    assert not torch.allclose(blocked, patches)
+
+
+def test_the_fixed_code_fit_can_give_the_background_only_to_patches_no_object_owns():
+    owners, values, _ = _one_hot_regions()
+    backgrounds = torch.arange(len(owners)) % len(BACKGROUND_COLOURS)
+    everywhere = CodeFit(64, "fixed").codes(owners, values, backgrounds)
+    only_background = CodeFit(64, "fixed", background_on="background").codes(owners, values, backgrounds)
+    assert (everywhere[..., CODE:].sum(-1) == 1).all()
+    assert torch.equal(only_background[..., CODE:].sum(-1), (owners == 0).float())
+    assert torch.equal(only_background[..., :CODE], everywhere[..., :CODE])
+
+
+def test_the_block_code_fit_is_met_by_states_alike_within_each_image_token():
+    owners, values, _ = _one_hot_regions()
+    fit = CodeFit(64, "fixed")
+    per_patch = fit.codes(owners, values, torch.zeros(len(owners), dtype=torch.long))
+    noise = 0.02 * torch.randn(*owners.shape, 64, generator=torch.Generator().manual_seed(5))
+    alike = 3.0 * block_mean(per_patch) @ fit.directions + noise
+    own = 3.0 * per_patch @ fit.directions + noise
+    assert _fit_code(alike, owners, values, "fixed", target="block") < 0.02
+    assert _fit_code(own, owners, values, "fixed", target="block") > 0.1
+    assert _fit_code(own, owners, values, "fixed") < 0.02
 
 
 @pytest.mark.slow

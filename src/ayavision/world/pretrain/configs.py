@@ -58,6 +58,15 @@ class EncoderConfig(Strict):
     code_background: float = Field(
         1.0, ge=0, description="length of the background's directions in the fixed code fit (the objects' parts: 1)"
     )
+    code_background_on: Literal["all", "background"] = Field(
+        "all",
+        description="which patches the fixed code fit gives the background's directions: all, or those no object owns",
+    )
+    code_target: Literal["patch", "block"] = Field(
+        "patch",
+        description="what each patch state is fitted to: its own code, or the mean code of the 2 x 2 patches the "
+        "pixel shuffle makes one image token of",
+    )
     seed: int = 0
     threads: int = Field(0, ge=0, description="torch CPU threads (0: leave torch's default)")
 

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ayavision.world.pretrain.probe import SHUFFLE
 from ayavision.world.pretrain.views import View, view_objects_per_patch
 from ayavision.world.scene import Scene
 from ayavision.world.vocab import BACKGROUND_COLOURS, OBJECT_COLOURS, POSITIONS, SHAPES, SIZES
@@ -111,12 +112,27 @@ class CodeFit(nn.Module):
       an offset are learned. The state can then only meet the loss by holding every attribute, each at the same size:
       a background-only state leaves the attributes' directions unexplained. ``background`` sets the length of the
       background's directions (the objects' parts have length 1): in every patch at full length, the background
-      holds most of the states' variance.
+      holds most of the states' variance. ``background_on`` ``background`` gives those directions only to patches
+      no object owns, so an object's patches hold its attributes alone.
+
+    ``target`` ``block`` fits every patch to the mean code of the 2 x 2 patches the pixel shuffle concatenates into
+    one image token, so the four slots of a token hold the same state: measured with the lookup toy, concatenated
+    slots that differ are learnt from far more slowly than their mean.
     """
 
-    def __init__(self, hidden_size: int, form: str = "share", seed: int = 0, background: float = 1.0) -> None:
+    def __init__(
+        self,
+        hidden_size: int,
+        form: str = "share",
+        seed: int = 0,
+        background: float = 1.0,
+        background_on: str = "all",
+        target: str = "patch",
+    ) -> None:
         super().__init__()
         self.form = form
+        self.background_on = background_on
+        self.target = target
         width = CODE + len(BACKGROUND_COLOURS)
         self.fit = nn.Linear(width, hidden_size)
         if form == "fixed":
@@ -132,8 +148,7 @@ class CodeFit(nn.Module):
     def loss(
         self, states: torch.Tensor, owners: torch.Tensor, values: torch.Tensor, backgrounds: torch.Tensor
     ) -> torch.Tensor:
-        background = nn.functional.one_hot(backgrounds.long(), len(BACKGROUND_COLOURS)).to(states.dtype)
-        code = torch.cat([patch_codes(owners, values), background[:, None].expand(-1, owners.shape[1], -1)], -1)
+        code = self.codes(owners, values, backgrounds).to(states.dtype)
         centred = states - states.mean((0, 1))
         total = centred.pow(2).mean()
         if self.form == "share":
@@ -144,3 +159,22 @@ class CodeFit(nn.Module):
         unit = centred / (total * states.shape[-1]).sqrt()
         weight = 0.5 * self.fit.weight / self.fit.weight.norm(dim=0, keepdim=True)
         return (unit - nn.functional.linear(code, weight, self.fit.bias)).pow(2).sum(-1).mean()
+
+    def codes(self, owners: torch.Tensor, values: torch.Tensor, backgrounds: torch.Tensor) -> torch.Tensor:
+        """[views, patches, width]: what each patch state is fitted to (its code and its view's background)."""
+        background = nn.functional.one_hot(backgrounds.long(), len(BACKGROUND_COLOURS)).float()
+        background = background[:, None].expand(-1, owners.shape[1], -1)
+        if self.background_on == "background":
+            background = background * (owners == 0)[..., None]
+        code = torch.cat([patch_codes(owners, values), background], -1)
+        if self.target == "block":
+            code = block_mean(code)
+        return code
+
+
+def block_mean(patches: torch.Tensor) -> torch.Tensor:
+    """[views, patches, d] with each patch replaced by the mean of its SHUFFLE x SHUFFLE block (row-major patches)."""
+    views, count, width = patches.shape
+    side, n = int(count**0.5), int(count**0.5) // SHUFFLE
+    blocks = patches.reshape(views, n, SHUFFLE, n, SHUFFLE, width).mean((2, 4), keepdim=True)
+    return blocks.expand(-1, -1, SHUFFLE, -1, SHUFFLE, -1).reshape(views, side * side, width)

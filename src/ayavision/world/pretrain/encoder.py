@@ -215,7 +215,14 @@ def pretrain_encoder(
     dense = RegionHeads(config.hidden_size, per_patch=per_patch) if config.dense_weight > 0 else None
     code_fit = None
     if config.code_weight > 0:
-        code_fit = CodeFit(config.hidden_size, config.code_fit, config.seed, config.code_background)
+        code_fit = CodeFit(
+            config.hidden_size,
+            config.code_fit,
+            config.seed,
+            config.code_background,
+            config.code_background_on,
+            config.code_target,
+        )
     local = {name: head for name, head in (("dense", dense), ("code_fit", code_fit)) if head is not None}
     trained = torch.nn.ModuleDict({"siglip": model, **local}) if local else model
     optimizer = make_optimizer(trained, config.lr, config.weight_decay)
