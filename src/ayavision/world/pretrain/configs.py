@@ -60,7 +60,7 @@ class EncoderConfig(Strict):
     )
     code_background_on: Literal["all", "background"] = Field(
         "all",
-        description="which patches the fixed code fit gives the background's directions: all, or those no object owns",
+        description="which patches the code fit gives the background's part of the code: all, or those no object owns",
     )
     code_target: Literal["patch", "block"] = Field(
         "patch",

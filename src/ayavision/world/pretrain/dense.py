@@ -112,8 +112,10 @@ class CodeFit(nn.Module):
       an offset are learned. The state can then only meet the loss by holding every attribute, each at the same size:
       a background-only state leaves the attributes' directions unexplained. ``background`` sets the length of the
       background's directions (the objects' parts have length 1): in every patch at full length, the background
-      holds most of the states' variance. ``background_on`` ``background`` gives those directions only to patches
-      no object owns, so an object's patches hold its attributes alone.
+      holds most of the states' variance.
+
+    ``background_on`` ``background`` (any form) gives the background's part of the code only to patches no object
+    owns, so an object's patches hold its attributes alone.
 
     ``target`` ``block`` fits every patch to the mean code of the 2 x 2 patches the pixel shuffle concatenates into
     one image token, so the four slots of a token hold the same state: measured with the lookup toy, concatenated
